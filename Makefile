@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: MIT
+# Entry points for developers and CI; the build itself is CMakeLists.txt.
+
+BUILD        ?= build
+PREFIX       ?= /usr/local
+GENERATOR    ?= Ninja
+CMAKE        ?= cmake
+CTEST        ?= ctest
+CTEST_JOBS   ?= 2
+CLANG_FORMAT ?= clang-format
+
+# Extra trees that `make check` builds and tests: NAME=SANITIZERS makes
+# build-NAME with -DSHMLINK_SANITIZE=SANITIZERS. A TSan tree is one more
+# word: SAN_TREES += tsan=thread
+SAN_TREES := asan=address,undefined
+SAN_DIRS  := $(foreach t,$(SAN_TREES),build-$(firstword $(subst =, ,$(t))))
+
+FORMAT_DIRS  := $(wildcard include src tests examples tools bench)
+FORMAT_FILES  = $(shell find $(FORMAT_DIRS) -name '*.[ch]' 2>/dev/null)
+
+.PHONY: all deps build check demo install clean format format-check
+
+all: build
+
+deps:
+	@sh scripts/install-deps.sh
+
+build: deps
+	$(CMAKE) -S . -B $(BUILD) -G $(GENERATOR)
+	$(CMAKE) --build $(BUILD)
+
+# Build every tree first, then test every tree; fail if any tree fails, but
+# only after all of them ran, so one run shows all failures.
+check: build
+	@set -e; for t in $(SAN_TREES); do \
+		dir=build-$${t%%=*}; \
+		echo "$(CMAKE) -S . -B $$dir -G $(GENERATOR) -DSHMLINK_SANITIZE=$${t#*=}"; \
+		$(CMAKE) -S . -B $$dir -G $(GENERATOR) -DSHMLINK_SANITIZE=$${t#*=}; \
+		$(CMAKE) --build $$dir; \
+	done
+	@rc=0; for dir in $(BUILD) $(SAN_DIRS); do \
+		echo "== tests in $$dir"; \
+		$(CTEST) --test-dir $$dir --output-on-failure -j$(CTEST_JOBS) || rc=1; \
+	done; exit $$rc
+
+demo: build
+	./$(BUILD)/shmlink_demo
+
+# The prefix is set at configure time too: the .pc files record it.
+install: deps
+	$(CMAKE) -S . -B $(BUILD) -G $(GENERATOR) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	$(CMAKE) --build $(BUILD)
+	$(CMAKE) --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-*/
+
+format:
+	@files="$(FORMAT_FILES)"; [ -z "$$files" ] || $(CLANG_FORMAT) -i $$files
+
+format-check:
+	@files="$(FORMAT_FILES)"; [ -z "$$files" ] || $(CLANG_FORMAT) --dry-run --Werror $$files

@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Static configuration: validation, canonical hash and layout.
+ * Layout is a pure function of the configuration; nothing here reads
+ * shared memory.
+ */
+#include "internal.h"
+
+static uint32_t name_len(const char *s)
+{
+	uint32_t n = 0;
+	if (!s)
+		return 0;
+	while (s[n] && n <= SHML_MAX_NAME)
+		n++;
+	return n;
+}
+
+static int names_equal(const char *a, const char *b)
+{
+	uint32_t i = 0;
+	for (; a[i] && b[i]; i++)
+		if (a[i] != b[i])
+			return 0;
+	return a[i] == b[i];
+}
+
+static int is_pow2(uint32_t v)
+{
+	return v && !(v & (v - 1u));
+}
+
+static uint32_t min32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Largest payload a message ring of @size can carry: a record fills at most half the ring. */
+static uint32_t max_payload_for_ring(uint32_t size)
+{
+	return size / 2u - SHML_RECORD_HEADER;
+}
+
+uint32_t shml_channel_max_message(const struct shml_config *cfg, uint32_t c)
+{
+	const struct shml_channel_cfg *ch = &cfg->channels[c];
+	uint32_t cap = max_payload_for_ring(min32(ch->ring_ab, ch->ring_ba));
+	if (ch->mode != SHML_MODE_MESSAGE)
+		return 0;
+	return ch->max_message ? ch->max_message : cap;
+}
+
+uint32_t shml_domain_slot_size(const struct shml_config *cfg)
+{
+	return cfg->cacheline;
+}
+
+uint32_t shml_side_block_size(const struct shml_config *cfg)
+{
+	return cfg->cacheline + align_up32(STAT_BYTES, cfg->cacheline);
+}
+
+static uint64_t channels_offset(const struct shml_config *cfg)
+{
+	return (uint64_t)cfg->n_domains * shml_domain_slot_size(cfg);
+}
+
+static uint64_t channel_bytes(const struct shml_config *cfg, const struct shml_channel_cfg *ch)
+{
+	return 2u * (uint64_t)shml_side_block_size(cfg) + ch->ring_ab + ch->ring_ba;
+}
+
+void shml_channel_layout(const struct shml_config *cfg, uint32_t c, struct shml_channel_layout *out)
+{
+	uint64_t off = channels_offset(cfg);
+	uint32_t side = shml_side_block_size(cfg);
+	for (uint32_t i = 0; i < c; i++)
+		off += channel_bytes(cfg, &cfg->channels[i]);
+	out->offset = off;
+	out->side_size = side;
+	out->side_a = off;
+	out->side_b = off + side;
+	out->ring_ab = off + 2u * (uint64_t)side;
+	out->ring_ba = out->ring_ab + cfg->channels[c].ring_ab;
+	out->end = out->ring_ba + cfg->channels[c].ring_ba;
+}
+
+uint64_t shml_layout_bytes(const struct shml_config *cfg)
+{
+	uint64_t off = channels_offset(cfg);
+	for (uint32_t i = 0; i < cfg->n_channels; i++)
+		off += channel_bytes(cfg, &cfg->channels[i]);
+	return off;
+}
+
+static int fail(struct shml_config_error *err, int domain, int channel, const char *field,
+                const char *what, uint64_t value, uint64_t limit)
+{
+	if (err) {
+		err->code = SHML_ECONFIG;
+		err->domain = domain;
+		err->channel = channel;
+		err->field = field;
+		err->what = what;
+		err->value = value;
+		err->limit = limit;
+	}
+	return SHML_ECONFIG;
+}
+
+static int check_domains(const struct shml_config *cfg, struct shml_config_error *err)
+{
+	if (cfg->n_domains < 2 || cfg->n_domains > SHML_MAX_DOMAINS || !cfg->domains)
+		return fail(err, -1, -1, "domains", "a region needs 2 to 64 domains",
+		            cfg->n_domains, SHML_MAX_DOMAINS);
+	for (uint32_t i = 0; i < cfg->n_domains; i++) {
+		const struct shml_domain_cfg *d = &cfg->domains[i];
+		uint32_t n = name_len(d->name);
+		if (n == 0 || n > SHML_MAX_NAME)
+			return fail(err, (int)i, -1, "name",
+			            "a domain name must be 1 to 31 bytes long", n, SHML_MAX_NAME);
+		for (uint32_t j = 0; j < i; j++) {
+			if (names_equal(cfg->domains[j].name, d->name))
+				return fail(err, (int)i, -1, "name",
+				            "two domains have the same name", j, 0);
+			if (cfg->domains[j].id == d->id)
+				return fail(err, (int)i, -1, "id", "two domains have the same id",
+				            d->id, 0);
+		}
+	}
+	return 0;
+}
+
+static int check_ring(struct shml_config_error *err, int c, const char *field, uint32_t size,
+                      uint32_t cacheline)
+{
+	uint32_t min = cacheline > SHML_MIN_RING ? cacheline : SHML_MIN_RING;
+	if (!is_pow2(size))
+		return fail(err, -1, c, field, "a ring size must be a power of two", size, 0);
+	if (size < min)
+		return fail(err, -1, c, field,
+		            "a ring must be at least 64 bytes and one cache line", size, min);
+	if (size > SHML_MAX_RING)
+		return fail(err, -1, c, field, "a ring must be at most 1 GiB", size,
+		            SHML_MAX_RING);
+	return 0;
+}
+
+static int check_channel(const struct shml_config *cfg, uint32_t c,
+                         struct shml_config_error *err)
+{
+	const struct shml_channel_cfg *ch = &cfg->channels[c];
+	uint32_t n = name_len(ch->name);
+	int rc;
+	if (n == 0 || n > SHML_MAX_NAME)
+		return fail(err, -1, (int)c, "name", "a channel name must be 1 to 31 bytes long",
+		            n, SHML_MAX_NAME);
+	for (uint32_t j = 0; j < c; j++)
+		if (names_equal(cfg->channels[j].name, ch->name))
+			return fail(err, -1, (int)c, "name", "two channels have the same name", j,
+			            0);
+	if (ch->a >= cfg->n_domains)
+		return fail(err, -1, (int)c, "a", "side a names no configured domain", ch->a,
+		            cfg->n_domains);
+	if (ch->b >= cfg->n_domains)
+		return fail(err, -1, (int)c, "b", "side b names no configured domain", ch->b,
+		            cfg->n_domains);
+	if (ch->a == ch->b)
+		return fail(err, -1, (int)c, "b", "a channel must join two different domains",
+		            ch->b, 0);
+	if (ch->mode != SHML_MODE_MESSAGE && ch->mode != SHML_MODE_STREAM)
+		return fail(err, -1, (int)c, "mode", "mode must be message or stream", ch->mode,
+		            0);
+	rc = check_ring(err, (int)c, "ring_ab", ch->ring_ab, cfg->cacheline);
+	if (rc)
+		return rc;
+	rc = check_ring(err, (int)c, "ring_ba", ch->ring_ba, cfg->cacheline);
+	if (rc)
+		return rc;
+	if (ch->mode == SHML_MODE_STREAM && ch->max_message)
+		return fail(err, -1, (int)c, "max_message",
+		            "max_message applies to message channels only", ch->max_message, 0);
+	if (ch->mode == SHML_MODE_MESSAGE) {
+		uint32_t cap = max_payload_for_ring(min32(ch->ring_ab, ch->ring_ba));
+		if (ch->max_message > cap)
+			return fail(err, -1, (int)c, "max_message",
+			            "max_message must be at most half the smaller ring minus 8",
+			            ch->max_message, cap);
+	}
+	return 0;
+}
+
+int shml_config_check(const struct shml_config *cfg, struct shml_config_error *err)
+{
+	int rc;
+	uint64_t need;
+	if (err) {
+		err->code = 0;
+		err->domain = err->channel = -1;
+		err->field = "";
+		err->what = "";
+		err->value = err->limit = 0;
+	}
+	if (!cfg)
+		return fail(err, -1, -1, "", "no configuration", 0, 0);
+	if (cfg->cacheline != 64 && cfg->cacheline != 128)
+		return fail(err, -1, -1, "cacheline", "cacheline must be 64 or 128",
+		            cfg->cacheline, 0);
+	rc = check_domains(cfg, err);
+	if (rc)
+		return rc;
+	if (cfg->n_channels < 1 || cfg->n_channels > SHML_MAX_CHANNELS || !cfg->channels)
+		return fail(err, -1, -1, "channels", "a region needs 1 to 1024 channels",
+		            cfg->n_channels, SHML_MAX_CHANNELS);
+	for (uint32_t c = 0; c < cfg->n_channels; c++) {
+		rc = check_channel(cfg, c, err);
+		if (rc)
+			return rc;
+	}
+	need = shml_layout_bytes(cfg);
+	if (need > cfg->region_size)
+		return fail(err, -1, -1, "region_size",
+		            "the region is too small for its channels", cfg->region_size, need);
+	return 0;
+}
+
+/* ---- canonical hash: FNV-1a 64 over the encoding in docs/PROTOCOL.md ---- */
+
+#define FNV64_OFFSET 0xcbf29ce484222325ull
+#define FNV64_PRIME 0x100000001b3ull
+
+static uint64_t fnv_bytes(uint64_t h, const void *p, uint32_t n)
+{
+	const uint8_t *b = p;
+	for (uint32_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= FNV64_PRIME;
+	}
+	return h;
+}
+
+static uint64_t fnv_u32(uint64_t h, uint32_t v)
+{
+	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	return fnv_bytes(h, b, 4);
+}
+
+static uint64_t fnv_name(uint64_t h, const char *s)
+{
+	uint32_t n = name_len(s);
+	return fnv_bytes(fnv_u32(h, n), s, n);
+}
+
+uint64_t shml_config_hash(const struct shml_config *cfg)
+{
+	uint64_t h = fnv_bytes(FNV64_OFFSET, "shmlink-config-v1", 17);
+	h = fnv_u32(h, (uint32_t)cfg->region_size);
+	h = fnv_u32(h, (uint32_t)(cfg->region_size >> 32));
+	h = fnv_u32(h, cfg->cacheline);
+	h = fnv_u32(h, cfg->n_domains);
+	for (uint32_t i = 0; i < cfg->n_domains; i++) {
+		h = fnv_name(h, cfg->domains[i].name);
+		h = fnv_u32(h, cfg->domains[i].id);
+	}
+	h = fnv_u32(h, cfg->n_channels);
+	for (uint32_t c = 0; c < cfg->n_channels; c++) {
+		const struct shml_channel_cfg *ch = &cfg->channels[c];
+		h = fnv_name(h, ch->name);
+		h = fnv_u32(h, ch->a);
+		h = fnv_u32(h, ch->b);
+		h = fnv_u32(h, ch->mode);
+		h = fnv_u32(h, ch->ring_ab);
+		h = fnv_u32(h, ch->ring_ba);
+		h = fnv_u32(h, shml_channel_max_message(cfg, c));
+	}
+	return h;
+}
+
+int shml_find_domain(const struct shml_config *cfg, const char *name)
+{
+	for (uint32_t i = 0; i < cfg->n_domains; i++)
+		if (names_equal(cfg->domains[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int shml_find_channel(const struct shml_config *cfg, const char *name)
+{
+	for (uint32_t i = 0; i < cfg->n_channels; i++)
+		if (names_equal(cfg->channels[i].name, name))
+			return (int)i;
+	return -1;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the core: wire offsets (docs/PROTOCOL.md is the authority) and
+ * the one place where shared memory is touched. Every shared access goes
+ * through shm_load()/shm_store(): 32-bit, naturally aligned, little-endian,
+ * single-copy atomic, so the same code is right on device memory and on
+ * 32-bit cores.
+ */
+#ifndef SHMLINK_CORE_INTERNAL_H
+#define SHMLINK_CORE_INTERNAL_H
+
+#include "shmlink.h"
+
+/* Domain slot (one cache line per domain, written only by that domain). */
+enum {
+	SLOT_MAGIC = 0,
+	SLOT_VERSION = 4,
+	SLOT_HASH_LO = 8,
+	SLOT_HASH_HI = 12,
+	SLOT_DOMAIN_ID = 16,
+	SLOT_CACHELINE = 20,
+	SLOT_N_CHANNELS = 24,
+};
+
+/* Control line of one channel side (written only by that side). */
+enum {
+	CTL_STATE = 0,      /* enum shml_state */
+	CTL_GEN = 4,        /* our session generation */
+	CTL_PEER_GEN = 8,   /* the peer generation we acknowledge */
+	CTL_TX_POS = 12,    /* bytes we produced into our outgoing ring (free-running) */
+	CTL_RX_POS = 16,    /* bytes we consumed from our incoming ring (free-running) */
+	CTL_WAIT = 20,      /* (sleep sequence << 3) | SHML_EV_* we sleep for */
+	CTL_WAIT_NEED = 24, /* room we need when sleeping for SHML_EV_WRITABLE */
+	CTL_DOORBELL = 28,  /* incremented before each notification */
+	CTL_FINAL_GEN = 32, /* tx-finals: our generation of the last session we sent in */
+	CTL_FINAL_TX = 36,  /*            and our tx position when it ended */
+	CTL_FINAL_OF = 40,  /* rx-finals: peer generation of the last session we consumed in */
+	CTL_FINAL_RX = 44,  /*            and our rx position when it ended */
+	CTL_USED = 48,
+};
+
+/* Statistics block of one channel side (written only by that side). */
+enum {
+	STAT_MAGIC = 0, /* SHML_STATS_MAGIC once the block holds counters */
+	STAT_LAST_ERROR = 4,
+	STAT_COUNTERS = 8, /* 11 counters, each lo/hi u32, in struct shml_counters order */
+	STAT_N_COUNTERS = 11,
+	STAT_BYTES = 128,
+};
+#define SHML_STATS_MAGIC 0x54534853u /* "SHST" */
+
+/* Message record header. */
+enum {
+	REC_LEN = 0, /* payload length; bit 31 set: padding to the end of the ring */
+	REC_SEQ = 4, /* message number in this session, from 0 */
+};
+#define REC_PAD_FLAG 0x80000000u
+
+/* Wait word layout. */
+#define WAIT_EVENTS_MASK 7u
+#define WAIT_SEQ_SHIFT 3
+
+static inline uint32_t le32(uint32_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return __builtin_bswap32(v);
+#else
+	return v;
+#endif
+}
+
+/* Acquire load of a shared LE word: later reads cannot move before it. */
+static inline uint32_t shm_load(const uint8_t *p)
+{
+	return le32(__atomic_load_n((const uint32_t *)(const void *)p, __ATOMIC_ACQUIRE));
+}
+
+/* Release store of a shared LE word: earlier accesses cannot move after it. */
+static inline void shm_store(uint8_t *p, uint32_t v)
+{
+	__atomic_store_n((uint32_t *)(void *)p, le32(v), __ATOMIC_RELEASE);
+}
+
+/* The full barrier of the store-then-load handshakes (docs/PROTOCOL.md, "No lost wake-up"). */
+static inline void full_fence(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline uint32_t align_up32(uint32_t v, uint32_t a)
+{
+	return (v + a - 1u) & ~(a - 1u);
+}
+
+static inline uint64_t align_up64(uint64_t v, uint64_t a)
+{
+	return (v + a - 1u) & ~(a - 1u);
+}
+
+/* session.c */
+int shml__valid_state(uint32_t s);
+uint64_t shml__now(const struct shml_chan *ch);
+void shml__clean(const struct shml_chan *ch, const void *ptr, size_t n);
+void shml__invalidate(const struct shml_chan *ch, const void *ptr, size_t n);
+uint32_t shml__peer_load(const struct shml_chan *ch, uint32_t off);
+void shml__publish_line(struct shml_chan *ch);
+void shml__ring_doorbell(struct shml_chan *ch);
+void shml__notify_if_waiting(struct shml_chan *ch, uint32_t events, uint32_t room);
+void shml__note_error(struct shml_chan *ch, int err);
+int shml__step(struct shml_chan *ch);
+int shml__protocol_error(struct shml_chan *ch);
+
+/* ring.c */
+int shml__tx_room(struct shml_chan *ch, uint32_t *free_bytes);
+int shml__rx_avail(struct shml_chan *ch, uint32_t *avail);
+uint32_t shml__record_need(const struct shml_chan *ch, uint32_t len);
+
+#endif

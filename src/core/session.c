@@ -1,0 +1,660 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Region attach, channel open/close and the session state machine.
+ *
+ * Each side of a channel owns one control line. A side's state moves
+ * through this table (docs/PROTOCOL.md, "Sessions"), driven by snapshots
+ * (ps, pg, ppg) = peer's (state, gen, peer_gen), all read once:
+ *
+ *   ours  peer snapshot                              action
+ *   ----  -----------------------------------------  ---------------------------------
+ *   SYNC  slot magic ok, version/hash differ         stay; SHML_EMISMATCH
+ *   SYNC  ps == SYNC                                 peer_gen = pg; -> ACK; notify
+ *   SYNC  ps == ACK, ppg == gen                      peer_gen = pg; -> EST; notify
+ *   SYNC  anything else                              stay (the peer will come to us)
+ *   ACK   ps in {ACK, EST}, pg == peer_gen, ppg==gen -> EST; notify
+ *   ACK   ps == SYNC, pg == peer_gen                 stay (peer has not seen our ACK)
+ *   ACK   ps == SYNC, pg != peer_gen                 peer_gen = pg (re-acknowledge); notify
+ *   ACK   anything else                              new gen; -> SYNC; notify
+ *   EST   ps in {ACK, EST}, pg == peer_gen, ppg==gen stay: established
+ *   EST   anything else                              write finals; new gen; -> SYNC; notify;
+ *                                                    account what the session discarded
+ *
+ * Entering SYNC zeroes our positions after the state store, so a peer that
+ * reads a zeroed position also sees the state change (release/acquire).
+ */
+#include "internal.h"
+
+/* ---- small port wrappers -------------------------------------------------- */
+
+static const struct shml_port *port_of(const struct shml_chan *ch)
+{
+	return ch->region->port;
+}
+
+uint64_t shml__now(const struct shml_chan *ch)
+{
+	const struct shml_port *p = port_of(ch);
+	return p->now_ns(p->ctx);
+}
+
+void shml__clean(const struct shml_chan *ch, const void *ptr, size_t n)
+{
+	const struct shml_port *p = port_of(ch);
+	if (p->cache_clean)
+		p->cache_clean(p->ctx, ptr, n);
+}
+
+void shml__invalidate(const struct shml_chan *ch, const void *ptr, size_t n)
+{
+	const struct shml_port *p = port_of(ch);
+	if (p->cache_invalidate)
+		p->cache_invalidate(p->ctx, ptr, n);
+}
+
+int shml__valid_state(uint32_t s)
+{
+	return s == SHML_STATE_CLOSED || s == SHML_STATE_SYNC || s == SHML_STATE_ACK ||
+	       s == SHML_STATE_EST;
+}
+
+static void own_store(struct shml_chan *ch, uint32_t off, uint32_t v)
+{
+	shm_store(ch->self_line + off, v);
+}
+
+static uint32_t own_load(const struct shml_chan *ch, uint32_t off)
+{
+	return shm_load(ch->self_line + off);
+}
+
+uint32_t shml__peer_load(const struct shml_chan *ch, uint32_t off)
+{
+	return shm_load(ch->peer_line + off);
+}
+
+void shml__publish_line(struct shml_chan *ch)
+{
+	shml__clean(ch, ch->self_line, CTL_USED);
+}
+
+/* ---- notification ----------------------------------------------------------- */
+
+void shml__ring_doorbell(struct shml_chan *ch)
+{
+	const struct shml_port *p = port_of(ch);
+	ch->doorbell++;
+	own_store(ch, CTL_DOORBELL, ch->doorbell);
+	shml__publish_line(ch);
+	ch->counters.notify_sent++;
+	if (p->notify)
+		p->notify(p->ctx, ch, (volatile uint32_t *)(void *)(ch->self_line + CTL_DOORBELL));
+}
+
+/*
+ * After publishing a change the peer may sleep for: full fence, then read
+ * the peer's wait word (store-buffer pattern, docs/PROTOCOL.md "No lost
+ * wake-up"). @events: what our change provides; @room: free bytes the peer
+ * now has to write (checked against its announced need), or UINT32_MAX.
+ */
+void shml__notify_if_waiting(struct shml_chan *ch, uint32_t events, uint32_t room)
+{
+	uint32_t w, seq;
+	full_fence();
+	shml__invalidate(ch, ch->peer_line, CTL_USED);
+	w = shml__peer_load(ch, CTL_WAIT);
+	seq = w >> WAIT_SEQ_SHIFT;
+	if (!(w & events) || seq == ch->notified_seq) {
+		ch->counters.notify_suppressed++;
+		return;
+	}
+	if ((events & SHML_EV_WRITABLE) && room != UINT32_MAX &&
+	    !(w & (SHML_EV_READABLE | SHML_EV_STATE))) {
+		uint32_t need = shml__peer_load(ch, CTL_WAIT_NEED);
+		if (room < need) {
+			ch->counters.notify_suppressed++;
+			return;
+		}
+	}
+	ch->notified_seq = seq;
+	shml__ring_doorbell(ch);
+}
+
+static void notify_state(struct shml_chan *ch)
+{
+	shml__notify_if_waiting(ch, SHML_EV_READABLE | SHML_EV_WRITABLE | SHML_EV_STATE,
+	                        UINT32_MAX);
+}
+
+/* ---- counters ----------------------------------------------------------------- */
+
+void shml_publish_counters(struct shml_chan *ch)
+{
+	const uint64_t *v = &ch->counters.tx_messages;
+	for (uint32_t i = 0; i < STAT_N_COUNTERS; i++) {
+		shm_store(ch->self_stats + STAT_COUNTERS + 8u * i, (uint32_t)v[i]);
+		shm_store(ch->self_stats + STAT_COUNTERS + 8u * i + 4u, (uint32_t)(v[i] >> 32));
+	}
+	shm_store(ch->self_stats + STAT_LAST_ERROR, ch->counters.last_error);
+	shm_store(ch->self_stats + STAT_MAGIC, SHML_STATS_MAGIC);
+	shml__clean(ch, ch->self_stats, STAT_BYTES);
+	ch->ops_since_publish = 0;
+}
+
+void shml_get_counters(const struct shml_chan *ch, struct shml_counters *out)
+{
+	*out = ch->counters;
+}
+
+void shml__note_error(struct shml_chan *ch, int err)
+{
+	ch->counters.last_error = (uint32_t)-err;
+}
+
+/* ---- sessions ------------------------------------------------------------------- */
+
+static uint32_t new_generation(const struct shml_chan *ch, uint32_t old)
+{
+	uint64_t t = shml__now(ch);
+	uint32_t g = (uint32_t)(t ^ (t >> 29)) * 2654435761u;
+	g ^= old * 0x9e3779b9u ^ (ch->index << 8) ^ ch->side ^ (uint32_t)(uintptr_t)ch;
+	if (g == 0 || g == old)
+		g = old + 1u ? old + 1u : 1u;
+	return g;
+}
+
+static void enter_sync(struct shml_chan *ch)
+{
+	ch->gen = new_generation(ch, ch->gen);
+	ch->peer_gen = 0;
+	ch->state = SHML_STATE_SYNC;
+	own_store(ch, CTL_GEN, ch->gen);
+	own_store(ch, CTL_PEER_GEN, 0);
+	own_store(ch, CTL_STATE, SHML_STATE_SYNC);
+	/* After the state: a peer that sees these zeros also sees SYNC. */
+	own_store(ch, CTL_TX_POS, 0);
+	own_store(ch, CTL_RX_POS, 0);
+	shml__publish_line(ch);
+	ch->tx_pos = ch->rx_pos = 0;
+	ch->tx_seq = ch->rx_seq = 0;
+	ch->peer_rx_seen = ch->peer_tx_seen = 0;
+	ch->reserved_len = ch->peeked_len = 0;
+	ch->reserved = ch->peeked = 0;
+	notify_state(ch);
+}
+
+/* Record how the established session ended, for the peer and for our successor. */
+static void write_finals(struct shml_chan *ch, uint32_t gen, uint32_t tx, uint32_t peer_gen,
+                         uint32_t rx)
+{
+	if (tx != 0) {
+		own_store(ch, CTL_FINAL_GEN, gen);
+		own_store(ch, CTL_FINAL_TX, tx);
+	}
+	if (rx != 0) {
+		own_store(ch, CTL_FINAL_OF, peer_gen);
+		own_store(ch, CTL_FINAL_RX, rx);
+	}
+	shml__publish_line(ch);
+}
+
+/*
+ * End an established session: publish finals, remember what to account,
+ * start a new session. The accounting is resolved once the peer has left
+ * the session too (resolve_accounting()).
+ */
+static void end_session(struct shml_chan *ch)
+{
+	write_finals(ch, ch->gen, ch->tx_pos, ch->peer_gen, ch->rx_pos);
+	ch->acct.active = 1;
+	ch->acct.previous = 0;
+	ch->acct.gen = ch->gen;
+	ch->acct.end_tx = ch->tx_pos;
+	ch->acct.seen_rx = ch->peer_rx_seen;
+	ch->counters.resets++;
+	enter_sync(ch);
+	shml_publish_counters(ch);
+}
+
+/* Walk our own records in [from, to) to count what was discarded. */
+static int count_records(const struct shml_chan *ch, uint32_t from, uint32_t to,
+                         uint32_t *messages, uint32_t *bytes)
+{
+	uint32_t mask = ch->tx_size - 1u, p = from, n = 0, b = 0;
+	shml__invalidate(ch, ch->tx_ring, ch->tx_size);
+	while (p != to) {
+		uint32_t off = p & mask, left = to - p, tail = ch->tx_size - off;
+		uint32_t len, rec;
+		if (left < SHML_RECORD_HEADER)
+			return 0;
+		len = shm_load(ch->tx_ring + off + REC_LEN);
+		if (len & REC_PAD_FLAG) {
+			if ((len & ~REC_PAD_FLAG) + SHML_RECORD_HEADER != tail || tail > left)
+				return 0;
+			p += tail;
+			continue;
+		}
+		rec = SHML_RECORD_HEADER + align_up32(len, SHML_RECORD_ALIGN);
+		if (len > ch->max_message || rec > tail || rec > left)
+			return 0;
+		n++;
+		b += len;
+		p += rec;
+	}
+	*messages = n;
+	*bytes = b;
+	return 1;
+}
+
+/*
+ * Resolve the pending account of a session we sent in, once the peer's
+ * line no longer refers to that session: the peer's rx-finals then say how
+ * far it consumed (docs/PROTOCOL.md, "What a reset discards").
+ */
+static void resolve_accounting(struct shml_chan *ch, uint32_t ps, uint32_t ppg)
+{
+	struct shml_reset_info *ri = &ch->reset;
+	uint32_t of, fr, consumed, end = ch->acct.end_tx;
+	int exact = 1;
+	if (!ch->acct.active)
+		return;
+	if ((ps == SHML_STATE_ACK || ps == SHML_STATE_EST) && ppg == ch->acct.gen)
+		return; /* the peer is still in that session */
+	of = shml__peer_load(ch, CTL_FINAL_OF);
+	fr = shml__peer_load(ch, CTL_FINAL_RX);
+	/* A peer writes rx-finals only for sessions it consumed in: no match = consumed 0. */
+	consumed = of == ch->acct.gen ? fr : 0;
+	if (!ch->acct.previous) {
+		uint32_t seen = ch->acct.seen_rx;
+		if (consumed - seen > end - seen) { /* outside [seen, end]: peer lies */
+			consumed = seen;
+			exact = 0;
+		}
+	} else if (!shml__valid_state(ps)) {
+		exact = 0;
+	}
+	ri->generation = ch->acct.gen;
+	ri->previous_process = ch->acct.previous;
+	ri->messages = ri->bytes = 0;
+	ch->discard_from = ch->discard_to = ch->discard_cursor = 0;
+	ch->discard_walkable = 0;
+	if (end - consumed > ch->tx_size) {
+		exact = 0;
+	} else if (ch->mode == SHML_MODE_STREAM) {
+		ri->bytes = end - consumed;
+		ch->discard_walkable = 1;
+	} else if (count_records(ch, consumed, end, &ri->messages, &ri->bytes)) {
+		ch->discard_walkable = 1;
+	} else {
+		exact = 0;
+	}
+	if (ch->discard_walkable) {
+		ch->discard_from = ch->discard_cursor = consumed;
+		ch->discard_to = end;
+	}
+	ri->exact = exact;
+	ch->counters.discarded_messages += ri->messages;
+	ch->counters.discarded_bytes += ri->bytes;
+	ch->acct.active = 0;
+	ch->reset_valid = 1;
+	ch->reset_pending = 1;
+}
+
+/* Is the peer's domain slot compatible with ours? 1 yes, 0 not yet written, <0 mismatch. */
+static int peer_slot_ok(struct shml_chan *ch)
+{
+	struct shml_slot_info si;
+	uint32_t peer_dom = ch->side ? ch->region->cfg->channels[ch->index].a
+	                             : ch->region->cfg->channels[ch->index].b;
+	shml_read_slot(ch->region, peer_dom, &si);
+	if (si.magic != SHML_MAGIC)
+		return 0;
+	if (!si.valid) {
+		ch->peer_slot_version = si.version;
+		ch->peer_slot_hash = si.config_hash;
+		shml__note_error(ch, SHML_EMISMATCH);
+		return SHML_EMISMATCH;
+	}
+	return 1;
+}
+
+static int establish(struct shml_chan *ch, uint32_t pg)
+{
+	ch->peer_gen = pg;
+	own_store(ch, CTL_PEER_GEN, pg);
+	own_store(ch, CTL_STATE, SHML_STATE_EST);
+	shml__publish_line(ch);
+	ch->state = SHML_STATE_EST;
+	notify_state(ch);
+	shml_publish_counters(ch);
+	return 1;
+}
+
+/*
+ * One step of the state machine. Returns 1 when established, SHML_ENOTCONN,
+ * SHML_EMISMATCH, or SHML_ERESET (once per reset, when its account is ready).
+ */
+int shml__step(struct shml_chan *ch)
+{
+	uint32_t ps, pg, ppg;
+	int rc;
+	shml__invalidate(ch, ch->peer_line, CTL_USED);
+	ps = shml__peer_load(ch, CTL_STATE);
+	pg = shml__peer_load(ch, CTL_GEN);
+	ppg = shml__peer_load(ch, CTL_PEER_GEN);
+
+	if (ch->state == SHML_STATE_EST) {
+		if ((ps == SHML_STATE_EST || ps == SHML_STATE_ACK) && pg == ch->peer_gen &&
+		    ppg == ch->gen)
+			goto out;
+		end_session(ch);
+	} else if (ch->state == SHML_STATE_SYNC) {
+		if (ps == SHML_STATE_SYNC || (ps == SHML_STATE_ACK && ppg == ch->gen)) {
+			rc = peer_slot_ok(ch);
+			if (rc <= 0)
+				return rc ? rc : SHML_ENOTCONN;
+			if (ps == SHML_STATE_SYNC) {
+				ch->peer_gen = pg;
+				own_store(ch, CTL_PEER_GEN, pg);
+				own_store(ch, CTL_STATE, SHML_STATE_ACK);
+				shml__publish_line(ch);
+				ch->state = SHML_STATE_ACK;
+				notify_state(ch);
+			} else {
+				resolve_accounting(ch, ps, ppg);
+				establish(ch, pg);
+			}
+		}
+	} else if (ch->state == SHML_STATE_ACK) {
+		if ((ps == SHML_STATE_ACK || ps == SHML_STATE_EST) && pg == ch->peer_gen &&
+		    ppg == ch->gen) {
+			resolve_accounting(ch, ps, ppg);
+			establish(ch, pg);
+		} else if (ps == SHML_STATE_SYNC && pg != ch->peer_gen) {
+			ch->peer_gen = pg;
+			own_store(ch, CTL_PEER_GEN, pg);
+			shml__publish_line(ch);
+			notify_state(ch);
+		} else if (!(ps == SHML_STATE_SYNC && pg == ch->peer_gen)) {
+			enter_sync(ch);
+		}
+	}
+out:
+	resolve_accounting(ch, ps, ppg);
+	if (ch->reset_pending) {
+		ch->reset_pending = 0;
+		shml__note_error(ch, SHML_ERESET);
+		return SHML_ERESET;
+	}
+	return ch->state == SHML_STATE_EST ? 1 : SHML_ENOTCONN;
+}
+
+/* The peer broke the protocol: count it and resynchronise. */
+int shml__protocol_error(struct shml_chan *ch)
+{
+	ch->counters.protocol_errors++;
+	shml__note_error(ch, SHML_EPROTO);
+	if (ch->state == SHML_STATE_EST)
+		end_session(ch);
+	else
+		enter_sync(ch);
+	return SHML_EPROTO;
+}
+
+/* ---- public: region ----------------------------------------------------------------- */
+
+int shml_region_attach(struct shml_region *r, const struct shml_config *cfg, uint32_t self,
+                       void *mem, uint64_t mem_size, const struct shml_port *port)
+{
+	uint8_t *slot;
+	int rc;
+	if (!r || !cfg || !mem || !port || !port->now_ns)
+		return SHML_EINVAL;
+	rc = shml_config_check(cfg, NULL);
+	if (rc)
+		return rc;
+	if (self >= cfg->n_domains)
+		return SHML_EINVAL;
+	if (mem_size < shml_layout_bytes(cfg) || mem_size < cfg->region_size)
+		return SHML_ERANGE;
+	if (((uintptr_t)mem & (cfg->cacheline - 1u)) != 0)
+		return SHML_EINVAL;
+	r->base = mem;
+	r->size = cfg->region_size;
+	r->cfg = cfg;
+	r->port = port;
+	r->self = self;
+	r->cfg_hash = shml_config_hash(cfg);
+	slot = r->base + (uint64_t)self * shml_domain_slot_size(cfg);
+	shm_store(slot + SLOT_VERSION, SHML_PROTOCOL_VERSION);
+	shm_store(slot + SLOT_HASH_LO, (uint32_t)r->cfg_hash);
+	shm_store(slot + SLOT_HASH_HI, (uint32_t)(r->cfg_hash >> 32));
+	shm_store(slot + SLOT_DOMAIN_ID, cfg->domains[self].id);
+	shm_store(slot + SLOT_CACHELINE, cfg->cacheline);
+	shm_store(slot + SLOT_N_CHANNELS, cfg->n_channels);
+	shm_store(slot + SLOT_MAGIC, SHML_MAGIC); /* last: a valid magic means a complete slot */
+	if (port->cache_clean)
+		port->cache_clean(port->ctx, slot, shml_domain_slot_size(cfg));
+	return 0;
+}
+
+void shml_read_slot(const struct shml_region *r, uint32_t d, struct shml_slot_info *out)
+{
+	const uint8_t *slot = r->base + (uint64_t)d * shml_domain_slot_size(r->cfg);
+	if (r->port->cache_invalidate)
+		r->port->cache_invalidate(r->port->ctx, slot, shml_domain_slot_size(r->cfg));
+	out->magic = shm_load(slot + SLOT_MAGIC);
+	out->version = shm_load(slot + SLOT_VERSION);
+	out->config_hash = shm_load(slot + SLOT_HASH_LO) |
+	                   (uint64_t)shm_load(slot + SLOT_HASH_HI) << 32;
+	out->domain_id = shm_load(slot + SLOT_DOMAIN_ID);
+	out->valid = out->magic == SHML_MAGIC && out->version == SHML_PROTOCOL_VERSION &&
+	             out->config_hash == r->cfg_hash;
+}
+
+/* ---- public: channel ---------------------------------------------------------------- */
+
+int shml_chan_open(struct shml_region *r, struct shml_chan *ch, uint32_t c,
+                   const struct shml_chan_opts *opts)
+{
+	const struct shml_channel_cfg *cc;
+	struct shml_channel_layout lay;
+	uint8_t *side_a, *side_b;
+	uint32_t os, og, opg, otx, orx;
+	if (!r || !ch || !r->cfg || c >= r->cfg->n_channels)
+		return SHML_EINVAL;
+	cc = &r->cfg->channels[c];
+	if (cc->a != r->self && cc->b != r->self)
+		return SHML_EINVAL;
+	__builtin_memset(ch, 0, sizeof(*ch));
+	shml_channel_layout(r->cfg, c, &lay);
+	ch->region = r;
+	ch->index = c;
+	ch->side = cc->a == r->self ? 0 : 1;
+	ch->mode = cc->mode;
+	side_a = r->base + lay.side_a;
+	side_b = r->base + lay.side_b;
+	ch->self_line = ch->side ? side_b : side_a;
+	ch->peer_line = ch->side ? side_a : side_b;
+	ch->self_stats = ch->self_line + r->cfg->cacheline;
+	ch->peer_stats = ch->peer_line + r->cfg->cacheline;
+	ch->tx_ring = r->base + (ch->side ? lay.ring_ba : lay.ring_ab);
+	ch->rx_ring = r->base + (ch->side ? lay.ring_ab : lay.ring_ba);
+	ch->tx_size = ch->side ? cc->ring_ba : cc->ring_ab;
+	ch->rx_size = ch->side ? cc->ring_ab : cc->ring_ba;
+	ch->max_message = shml_channel_max_message(r->cfg, c);
+	ch->spin_ns = opts ? opts->spin_ns : 50000u;
+	ch->notified_seq = UINT32_MAX; /* never a 29-bit sequence */
+
+	/* What an earlier attach of this side left: untrusted, but ours to account. */
+	shml__invalidate(ch, ch->self_line, CTL_USED);
+	os = own_load(ch, CTL_STATE);
+	og = own_load(ch, CTL_GEN);
+	opg = own_load(ch, CTL_PEER_GEN);
+	otx = own_load(ch, CTL_TX_POS);
+	orx = own_load(ch, CTL_RX_POS);
+	ch->doorbell = own_load(ch, CTL_DOORBELL);
+	ch->wait_seq = own_load(ch, CTL_WAIT) >> WAIT_SEQ_SHIFT;
+	own_store(ch, CTL_WAIT, ch->wait_seq << WAIT_SEQ_SHIFT);
+	if (os == SHML_STATE_EST)
+		write_finals(ch, og, otx, opg, orx);
+	if (shml__valid_state(os)) {
+		ch->acct.gen = own_load(ch, CTL_FINAL_GEN);
+		ch->acct.end_tx = own_load(ch, CTL_FINAL_TX);
+		ch->acct.active = ch->acct.gen != 0 && ch->acct.end_tx != 0;
+		ch->acct.previous = 1;
+	} else {
+		/* Never attached before (or garbage): no finals to offer anyone. */
+		own_store(ch, CTL_FINAL_GEN, 0);
+		own_store(ch, CTL_FINAL_TX, 0);
+		own_store(ch, CTL_FINAL_OF, 0);
+		own_store(ch, CTL_FINAL_RX, 0);
+	}
+	ch->gen = og;
+	shml_publish_counters(ch);
+	enter_sync(ch);
+	shml__step(ch);
+	return 0;
+}
+
+void shml_chan_close(struct shml_chan *ch)
+{
+	if (!ch || !ch->region || ch->state == SHML_STATE_CLOSED)
+		return;
+	if (ch->state == SHML_STATE_EST)
+		write_finals(ch, ch->gen, ch->tx_pos, ch->peer_gen, ch->rx_pos);
+	own_store(ch, CTL_STATE, SHML_STATE_CLOSED);
+	shml__publish_line(ch);
+	ch->state = SHML_STATE_CLOSED;
+	notify_state(ch);
+	shml_publish_counters(ch);
+}
+
+int shml_poll(struct shml_chan *ch)
+{
+	if (!ch || ch->state == SHML_STATE_CLOSED)
+		return SHML_EINVAL;
+	return shml__step(ch);
+}
+
+int shml_connected(const struct shml_chan *ch)
+{
+	return ch->state == SHML_STATE_EST;
+}
+
+int shml_reset_info(struct shml_chan *ch, struct shml_reset_info *out)
+{
+	if (!ch->reset_valid)
+		return SHML_ESTATE;
+	*out = ch->reset;
+	ch->reset_valid = 0;
+	return 0;
+}
+
+int32_t shml_discarded_next(struct shml_chan *ch, const void **buf)
+{
+	uint32_t mask = ch->tx_size - 1u, p = ch->discard_cursor, to = ch->discard_to;
+	if (!ch->discard_walkable)
+		return SHML_ESTATE;
+	while (p != to) {
+		uint32_t off = p & mask, tail = ch->tx_size - off, len;
+		if (ch->mode == SHML_MODE_STREAM) {
+			uint32_t n = to - p < tail ? to - p : tail;
+			*buf = ch->tx_ring + off;
+			ch->discard_cursor = p + n;
+			return (int32_t)n;
+		}
+		len = shm_load(ch->tx_ring + off + REC_LEN); /* count_records() validated it */
+		if (len & REC_PAD_FLAG) {
+			p += tail;
+			continue;
+		}
+		*buf = ch->tx_ring + off + SHML_RECORD_HEADER;
+		ch->discard_cursor = p + SHML_RECORD_HEADER + align_up32(len, SHML_RECORD_ALIGN);
+		return (int32_t)len;
+	}
+	ch->discard_cursor = p;
+	return SHML_EAGAIN;
+}
+
+void shml_inspect_side(const struct shml_region *r, uint32_t c, uint32_t side,
+                       struct shml_side_view *out)
+{
+	struct shml_channel_layout lay;
+	const uint8_t *line, *stats;
+	uint64_t *v = &out->counters.tx_messages;
+	shml_channel_layout(r->cfg, c, &lay);
+	line = r->base + (side ? lay.side_b : lay.side_a);
+	stats = line + r->cfg->cacheline;
+	if (r->port && r->port->cache_invalidate)
+		r->port->cache_invalidate(r->port->ctx, line, lay.side_size);
+	out->state = shm_load(line + CTL_STATE);
+	out->gen = shm_load(line + CTL_GEN);
+	out->peer_gen = shm_load(line + CTL_PEER_GEN);
+	out->tx_pos = shm_load(line + CTL_TX_POS);
+	out->rx_pos = shm_load(line + CTL_RX_POS);
+	out->wait = shm_load(line + CTL_WAIT);
+	out->wait_need = shm_load(line + CTL_WAIT_NEED);
+	out->doorbell = shm_load(line + CTL_DOORBELL);
+	out->final_gen = shm_load(line + CTL_FINAL_GEN);
+	out->final_tx = shm_load(line + CTL_FINAL_TX);
+	out->final_of = shm_load(line + CTL_FINAL_OF);
+	out->final_rx = shm_load(line + CTL_FINAL_RX);
+	out->stats_valid = shm_load(stats + STAT_MAGIC) == SHML_STATS_MAGIC;
+	for (uint32_t i = 0; i < STAT_N_COUNTERS; i++)
+		v[i] = out->stats_valid
+		               ? shm_load(stats + STAT_COUNTERS + 8u * i) |
+		                         (uint64_t)shm_load(stats + STAT_COUNTERS + 8u * i + 4u) << 32
+		               : 0;
+	out->counters.last_error = out->stats_valid ? shm_load(stats + STAT_LAST_ERROR) : 0;
+}
+
+const char *shml_state_name(uint32_t state)
+{
+	switch (state) {
+	case SHML_STATE_CLOSED:
+		return "CLOSED";
+	case SHML_STATE_SYNC:
+		return "SYNC";
+	case SHML_STATE_ACK:
+		return "ACK";
+	case SHML_STATE_EST:
+		return "EST";
+	default:
+		return "invalid";
+	}
+}
+
+const char *shml_strerror(int err)
+{
+	switch (err) {
+	case SHML_OK:
+		return "success";
+	case SHML_EAGAIN:
+		return "would block: the ring is empty or full";
+	case SHML_ETIMEDOUT:
+		return "timed out";
+	case SHML_ENOTCONN:
+		return "the session with the peer is not established yet";
+	case SHML_ERESET:
+		return "the session was reset; shml_reset_info() tells what was discarded";
+	case SHML_EMSGSIZE:
+		return "message larger than the channel's maximum message size";
+	case SHML_EINVAL:
+		return "invalid argument";
+	case SHML_EPROTO:
+		return "the peer broke the protocol; the channel is resynchronising";
+	case SHML_EMISMATCH:
+		return "the peer uses another protocol version or configuration";
+	case SHML_ERANGE:
+		return "the region is too small or a size is out of range";
+	case SHML_ENOBUFS:
+		return "the buffer is smaller than the message";
+	case SHML_ECONFIG:
+		return "invalid configuration";
+	case SHML_ESTATE:
+		return "call not valid in this state";
+	default:
+		return "unknown error";
+	}
+}
