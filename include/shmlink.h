@@ -269,6 +269,7 @@ struct shml_reset_info {
 	uint32_t bytes;        /**< their ring bytes (stream mode: stream bytes) */
 	int exact;             /**< 1 if the peer reported its final position */
 	int previous_process;  /**< 1 if the session was one of an earlier attach */
+	int peer_closed;       /**< 1 if the peer closed the session (after we read all it sent) */
 };
 
 /** Options for shml_chan_open(); pass NULL for defaults. */
@@ -301,7 +302,7 @@ struct shml_chan {
 	uint32_t reserved_len, reserved_skip, peeked_len;
 	/* reset accounting */
 	struct {
-		int active, previous;
+		int active, previous, peer_closed;
 		uint32_t gen, end_tx, seen_rx;
 	} acct;
 	int reset_pending, reset_valid;

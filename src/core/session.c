@@ -275,6 +275,7 @@ static void resolve_accounting(struct shml_chan *ch, uint32_t ps, uint32_t ppg)
 	}
 	ri->generation = ch->acct.gen;
 	ri->previous_process = ch->acct.previous;
+	ri->peer_closed = ch->acct.peer_closed;
 	ri->messages = ri->bytes = 0;
 	ch->discard_from = ch->discard_to = ch->discard_cursor = 0;
 	ch->discard_walkable = 0;
@@ -296,6 +297,7 @@ static void resolve_accounting(struct shml_chan *ch, uint32_t ps, uint32_t ppg)
 	ch->counters.discarded_messages += ri->messages;
 	ch->counters.discarded_bytes += ri->bytes;
 	ch->acct.active = 0;
+	ch->acct.peer_closed = 0;
 	ch->reset_valid = 1;
 	ch->reset_pending = 1;
 }
@@ -347,6 +349,11 @@ int shml__step(struct shml_chan *ch)
 		if ((ps == SHML_STATE_EST || ps == SHML_STATE_ACK) && pg == ch->peer_gen &&
 		    ppg == ch->gen)
 			goto out;
+		/* A peer that closed this session: deliver what it sent first (like EOF). */
+		if (ps == SHML_STATE_CLOSED && pg == ch->peer_gen && ppg == ch->gen &&
+		    shml__peer_load(ch, CTL_TX_POS) != ch->rx_pos)
+			goto out;
+		ch->acct.peer_closed = ps == SHML_STATE_CLOSED && pg == ch->peer_gen;
 		end_session(ch);
 	} else if (ch->state == SHML_STATE_SYNC) {
 		if (ps == SHML_STATE_SYNC || (ps == SHML_STATE_ACK && ppg == ch->gen)) {
