@@ -108,8 +108,8 @@ void shml__notify_if_waiting(struct shml_chan *ch, uint32_t events, uint32_t roo
 		ch->counters.notify_suppressed++;
 		return;
 	}
-	if ((events & SHML_EV_WRITABLE) && room != UINT32_MAX &&
-	    !(w & (SHML_EV_READABLE | SHML_EV_STATE))) {
+	/* Room the peer waits for: wake it only when there is enough (clamped by the ring). */
+	if (room != UINT32_MAX) {
 		uint32_t need = shml__peer_load(ch, CTL_WAIT_NEED);
 		if (room < need) {
 			ch->counters.notify_suppressed++;
@@ -298,6 +298,9 @@ static void resolve_accounting(struct shml_chan *ch, uint32_t ps, uint32_t ppg)
 	ch->counters.discarded_bytes += ri->bytes;
 	ch->acct.active = 0;
 	ch->acct.peer_closed = 0;
+	/* A predecessor's session that lost nothing is not news. */
+	if (ri->previous_process && exact && ri->messages == 0 && ri->bytes == 0)
+		return;
 	ch->reset_valid = 1;
 	ch->reset_pending = 1;
 }
