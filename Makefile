@@ -20,6 +20,9 @@ FORMAT_FILES  = $(shell find $(FORMAT_DIRS) -name '*.[ch]' 2>/dev/null)
 
 .PHONY: all deps build check demo install clean format format-check
 
+# Feature modules add targets here (mk/*.mk), e.g. `make size`, `make model`.
+-include mk/*.mk
+
 all: build
 
 deps:

@@ -4,9 +4,9 @@
 # Quiet and quick when everything is there already (make runs it every time).
 set -eu
 
-# clang + libclang-rt-14-dev: clang's sanitizer/fuzzer runtimes (only
-# recommended by clang on Debian, so not pulled in by --no-install-recommends).
-PACKAGES="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev libc6-dev clang-format"
+# One list per feature in scripts/deps.d/*.list: a package a line, # comments.
+here=$(dirname "$0")
+PACKAGES=$(cat "$here"/deps.d/*.list | sed -e 's/#.*//' | tr -s ' \t\n' ' ')
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "install-deps: not a Debian system; make sure these are installed: $PACKAGES" >&2
