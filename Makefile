@@ -20,9 +20,6 @@ FORMAT_FILES  = $(shell find $(FORMAT_DIRS) -name '*.[ch]' 2>/dev/null)
 
 .PHONY: all deps build check demo install clean format format-check
 
-# Feature modules add targets here (mk/*.mk), e.g. `make size`, `make model`.
--include mk/*.mk
-
 all: build
 
 deps:
@@ -63,3 +60,7 @@ format:
 
 format-check:
 	@files="$(FORMAT_FILES)"; [ -z "$$files" ] || $(CLANG_FORMAT) --dry-run --Werror $$files
+
+# Feature modules add targets here (mk/*.mk), e.g. `make size`, `make model`.
+# Included last so that `all` stays the default target.
+-include mk/*.mk
