@@ -261,11 +261,7 @@ static int enter(struct shml_chan *ch)
 	if (!ch || !ch->region || ch->state == SHML_STATE_CLOSED)
 		return SHML_EINVAL;
 	rc = shml__step(ch);
-	if (rc == 1)
-		return 0;
-	if (rc == SHML_ERESET)
-		ch->counters.last_error = (uint32_t)-SHML_ERESET;
-	return rc;
+	return rc == 1 ? 0 : rc;
 }
 
 int32_t shml_reserve(struct shml_chan *ch, size_t len, void **buf)

@@ -12,7 +12,8 @@
  *   SYNC  ps == SYNC                                 peer_gen = pg; -> ACK; notify
  *   SYNC  ps == ACK, ppg == gen                      peer_gen = pg; -> EST; notify
  *   SYNC  anything else                              stay (the peer will come to us)
- *   ACK   ps in {ACK, EST}, pg == peer_gen, ppg==gen -> EST; notify
+ *   ACK   ps in {ACK, EST, CLOSED}, pg == peer_gen,  -> EST; notify (a CLOSED peer is
+ *         ppg == gen                                    then drained by the EST row)
  *   ACK   ps == SYNC, pg == peer_gen                 stay (peer has not seen our ACK)
  *   ACK   ps == SYNC, pg != peer_gen                 peer_gen = pg (re-acknowledge); notify
  *   ACK   anything else                              new gen; -> SYNC; notify
@@ -376,8 +377,9 @@ int shml__step(struct shml_chan *ch)
 			}
 		}
 	} else if (ch->state == SHML_STATE_ACK) {
-		if ((ps == SHML_STATE_ACK || ps == SHML_STATE_EST) && pg == ch->peer_gen &&
-		    ppg == ch->gen) {
+		/* A CLOSED peer here was established with us: establish, then drain it. */
+		if ((ps == SHML_STATE_ACK || ps == SHML_STATE_EST || ps == SHML_STATE_CLOSED) &&
+		    pg == ch->peer_gen && ppg == ch->gen) {
 			resolve_accounting(ch, ps, ppg);
 			establish(ch, pg);
 		} else if (ps == SHML_STATE_SYNC && pg != ch->peer_gen) {
@@ -523,7 +525,8 @@ int shml_chan_open(struct shml_region *r, struct shml_chan *ch, uint32_t c,
 	ch->gen = og;
 	shml_publish_counters(ch);
 	enter_sync(ch);
-	shml__step(ch);
+	if (shml__step(ch) == SHML_ERESET)
+		ch->reset_pending = 1; /* the first data call reports it */
 	return 0;
 }
 
