@@ -299,6 +299,7 @@ struct shml_chan {
 	uint64_t peer_slot_hash;
 	/* zero-copy bookkeeping */
 	int reserved, peeked;
+	int tx_started;                  /* we wrote into our ring in this session */
 	uint32_t reserved_len, reserved_skip, peeked_len;
 	/* reset accounting */
 	struct {

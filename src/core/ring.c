@@ -42,6 +42,22 @@ static void count_op(struct shml_chan *ch)
 		shml_publish_counters(ch);
 }
 
+/*
+ * We are about to write into our ring in this session: what a reset
+ * discarded there is about to be overwritten, so stop offering it to the
+ * application and to a successor (retire our tx-finals, docs/PROTOCOL.md §7.5).
+ */
+static void begin_overwrite(struct shml_chan *ch)
+{
+	ch->discard_walkable = 0;
+	if (ch->tx_started)
+		return;
+	ch->tx_started = 1;
+	shm_store(ch->self_line + CTL_FINAL_GEN, 0);
+	shm_store(ch->self_line + CTL_FINAL_TX, 0);
+	shml__publish_line(ch);
+}
+
 /* A peer value made no sense: a session change explains it, or the peer lies. */
 static int anomaly(struct shml_chan *ch)
 {
@@ -138,7 +154,7 @@ static int32_t msg_reserve(struct shml_chan *ch, size_t len, void **buf)
 	skip = tail < rec ? tail : 0;
 	if (skip + rec > free_bytes)
 		return SHML_EAGAIN;
-	ch->discard_walkable = 0; /* we may now overwrite what a reset discarded */
+	begin_overwrite(ch);
 	if (skip) {
 		shm_store(ch->tx_ring + off + REC_LEN, REC_PAD_FLAG | (skip - SHML_RECORD_HEADER));
 		shm_store(ch->tx_ring + off + REC_SEQ, ch->tx_seq);
@@ -214,7 +230,7 @@ static int32_t stream_reserve(struct shml_chan *ch, size_t len, void **buf)
 	n = min32(min32(free_bytes, ch->tx_size - off), len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
 	if (n == 0)
 		return len ? SHML_EAGAIN : 0;
-	ch->discard_walkable = 0;
+	begin_overwrite(ch);
 	ch->reserved = 1;
 	ch->reserved_len = n;
 	ch->reserved_skip = 0;
@@ -377,7 +393,7 @@ int32_t shml_write(struct shml_chan *ch, const void *buf, size_t len)
 	n = len < free_bytes ? (uint32_t)len : free_bytes;
 	if (n == 0)
 		return len ? SHML_EAGAIN : 0;
-	ch->discard_walkable = 0;
+	begin_overwrite(ch);
 	copy_wrapped_in(ch, ch->tx_pos, buf, n);
 	stream_commit(ch, n);
 	return (int32_t)n;

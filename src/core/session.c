@@ -158,7 +158,7 @@ static uint32_t new_generation(const struct shml_chan *ch, uint32_t old)
 {
 	uint64_t t = shml__now(ch);
 	uint32_t g = (uint32_t)(t ^ (t >> 29)) * 2654435761u;
-	g ^= old * 0x9e3779b9u ^ (ch->index << 8) ^ ch->side ^ (uint32_t)(uintptr_t)ch;
+	g ^= old * 0x9e3779b9u ^ (ch->index << 8) ^ ch->side;
 	if (g == 0 || g == old)
 		g = old + 1u ? old + 1u : 1u;
 	return g;
@@ -181,6 +181,7 @@ static void enter_sync(struct shml_chan *ch)
 	ch->peer_rx_seen = ch->peer_tx_seen = 0;
 	ch->reserved_len = ch->peeked_len = 0;
 	ch->reserved = ch->peeked = 0;
+	ch->tx_started = 0;
 	notify_state(ch);
 }
 
@@ -539,6 +540,7 @@ void shml_chan_close(struct shml_chan *ch)
 	own_store(ch, CTL_STATE, SHML_STATE_CLOSED);
 	shml__publish_line(ch);
 	ch->state = SHML_STATE_CLOSED;
+	ch->reserved = ch->peeked = 0; /* a later commit/release must not publish */
 	notify_state(ch);
 	shml_publish_counters(ch);
 }
