@@ -51,8 +51,69 @@ static void reset_report_settled_during_open(void)
 	free(p.mem);
 }
 
+/*
+ * The peer restarts between our snapshot of its state (still EST) and our
+ * read of its rx position (zeroed): shml_wait() must report a state event
+ * and keep the reset for the next data call, not swallow it.
+ */
+static struct tu_pair restart_pair;
+static volatile uint32_t *restart_rx_pos;
+static int restart_armed, restart_calls, restart_inside;
+
+static void restart_peer_hook(void *ctx, const volatile void *ptr, size_t n)
+{
+	static uint32_t saved;
+	(void)ctx;
+	(void)ptr;
+	(void)n;
+	if (!restart_armed || restart_inside)
+		return;
+	restart_inside = 1;
+	if (++restart_calls == 1) { /* our snapshot comes next and still sees EST */
+		saved = *restart_rx_pos;
+		*restart_rx_pos = 0;
+	} else { /* the killed peer had published `saved`; its successor attaches */
+		*restart_rx_pos = saved;
+		shml_chan_open(&restart_pair.rb, &restart_pair.b, 0, NULL);
+		restart_armed = 0;
+	}
+	restart_inside = 0;
+}
+
+static void wait_keeps_reset(void)
+{
+	struct tu_config t;
+	struct tu_pair *p = &restart_pair;
+	struct shml_channel_layout lay;
+	struct shml_reset_info ri;
+	char buf[128] = {0};
+	int sent = 0, rc = 0;
+	tu_config_init(&t, SHML_MODE_MESSAGE, 4096);
+	tu_pair_open(p, &t.cfg, 1);
+	p->port.cache_invalidate = restart_peer_hook;
+	p->port.wait = NULL;
+	shml_channel_layout(&t.cfg, 0, &lay);
+	restart_rx_pos = (volatile uint32_t *)((uint8_t *)p->mem + lay.side_b + 16);
+	CHECK_EQ(shml_send(&p->a, buf, 100), 0);
+	CHECK_EQ(shml_recv(&p->b, buf, sizeof(buf)), 100);
+	while (shml_send(&p->a, buf, 100) == 0)
+		sent++;
+	restart_armed = 1;
+	CHECK_EQ(shml_wait(&p->a, SHML_EV_WRITABLE | SHML_EV_STATE, 100, 1000000), SHML_EV_STATE);
+	for (int i = 0; i < 10 && rc != SHML_ERESET; i++) {
+		rc = shml_send(&p->a, buf, 100);
+		shml_poll(&p->b);
+	}
+	CHECK_EQ(rc, SHML_ERESET);
+	CHECK_EQ(shml_reset_info(&p->a, &ri), 0);
+	CHECK_EQ(ri.messages, sent);
+	CHECK_EQ(ri.exact, 1);
+	free(p->mem);
+}
+
 int main(void)
 {
+	wait_keeps_reset();
 	close_while_peer_in_ack();
 	reset_report_settled_during_open();
 	printf("test_regressions: ok\n");

@@ -38,6 +38,20 @@ static uint32_t room_needed(const struct shml_chan *ch, size_t need)
 }
 
 /*
+ * A position check found the session changed under us (the peer restarted
+ * between our snapshot and our position read, or broke the protocol): that
+ * is a state event; a reset stays pending for the next data call to report.
+ */
+static int session_moved(struct shml_chan *ch, int rc)
+{
+	if (rc == SHML_EMISMATCH)
+		return rc;
+	if (rc == SHML_ERESET)
+		ch->reset_pending = 1;
+	return SHML_EV_STATE;
+}
+
+/*
  * Which of @events hold now (> 0 mask), none (0), or an error (< 0).
  * SHML_EV_STATE: our session state or generation moved since the wait
  * began. A reset seen here stays pending so the next data call reports it.
@@ -48,12 +62,8 @@ static int ready_events(struct shml_chan *ch, unsigned events, size_t need, uint
 	unsigned m = 0;
 	uint32_t n;
 	int rc = shml__step(ch);
-	if (rc == SHML_EMISMATCH)
-		return rc;
-	if (rc == SHML_ERESET) {
-		ch->reset_pending = 1;
-		return SHML_EV_STATE;
-	}
+	if (rc == SHML_EMISMATCH || rc == SHML_ERESET)
+		return session_moved(ch, rc);
 	if ((events & SHML_EV_STATE) && (ch->state != start_state || ch->gen != start_gen))
 		m |= SHML_EV_STATE;
 	if (rc != 1)
@@ -61,14 +71,14 @@ static int ready_events(struct shml_chan *ch, unsigned events, size_t need, uint
 	if (events & SHML_EV_READABLE) {
 		rc = shml__rx_avail(ch, &n);
 		if (rc)
-			return rc;
+			return session_moved(ch, rc);
 		if (n)
 			m |= SHML_EV_READABLE;
 	}
 	if (events & SHML_EV_WRITABLE) {
 		rc = shml__tx_room(ch, &n);
 		if (rc)
-			return rc;
+			return session_moved(ch, rc);
 		if (n >= room_needed(ch, need))
 			m |= SHML_EV_WRITABLE;
 	}
