@@ -62,7 +62,7 @@ uint32_t shml_side_block_size(const struct shml_config *cfg)
 
 static uint64_t channels_offset(const struct shml_config *cfg)
 {
-	return (uint64_t)cfg->n_domains * shml_domain_slot_size(cfg);
+	return cfg->n_domains * shml_domain_slot_size(cfg); /* <= 64 * 128: no 64-bit multiply */
 }
 
 static uint64_t channel_bytes(const struct shml_config *cfg, const struct shml_channel_cfg *ch)
@@ -227,15 +227,23 @@ int shml_config_check(const struct shml_config *cfg, struct shml_config_error *e
 /* ---- canonical hash: FNV-1a 64 over the encoding in docs/PROTOCOL.md ---- */
 
 #define FNV64_OFFSET 0xcbf29ce484222325ull
-#define FNV64_PRIME 0x100000001b3ull
+
+/*
+ * h * the FNV-1a 64 prime (2^40 + 0x1b3) mod 2^64 with 32x32->32 multiplies only:
+ * Cortex-M0+ has no 64-bit multiply and the core must not call libgcc.
+ */
+static uint64_t fnv_mul(uint64_t h)
+{
+	uint32_t lo = (uint32_t)h, hi = (uint32_t)(h >> 32);
+	uint64_t lo_prod = ((uint64_t)((lo >> 16) * 0x1b3u) << 16) + (lo & 0xffffu) * 0x1b3u;
+	return lo_prod + ((uint64_t)(hi * 0x1b3u) << 32) + ((uint64_t)lo << 40);
+}
 
 static uint64_t fnv_bytes(uint64_t h, const void *p, uint32_t n)
 {
 	const uint8_t *b = p;
-	for (uint32_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= FNV64_PRIME;
-	}
+	for (uint32_t i = 0; i < n; i++)
+		h = fnv_mul(h ^ b[i]);
 	return h;
 }
 

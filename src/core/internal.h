@@ -78,7 +78,14 @@ static inline uint32_t shm_load(const uint8_t *p)
 /* Release store of a shared LE word: earlier accesses cannot move after it. */
 static inline void shm_store(uint8_t *p, uint32_t v)
 {
+#if defined(__riscv) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+	/* GCC < 13 emits amoswap for atomic stores when the A extension is on: a
+	 * read-modify-write the protocol excludes (PROTOCOL.md §13). fence rw,w; sw. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	*(volatile uint32_t *)(void *)p = le32(v);
+#else
 	__atomic_store_n((uint32_t *)(void *)p, le32(v), __ATOMIC_RELEASE);
+#endif
 }
 
 /* The full barrier of the store-then-load handshakes (docs/PROTOCOL.md, "No lost wake-up"). */

@@ -438,7 +438,7 @@ int shml_region_attach(struct shml_region *r, const struct shml_config *cfg, uin
 	r->port = port;
 	r->self = self;
 	r->cfg_hash = shml_config_hash(cfg);
-	slot = r->base + (uint64_t)self * shml_domain_slot_size(cfg);
+	slot = r->base + (uint64_t)(self * shml_domain_slot_size(cfg));
 	shm_store(slot + SLOT_VERSION, SHML_PROTOCOL_VERSION);
 	shm_store(slot + SLOT_HASH_LO, (uint32_t)r->cfg_hash);
 	shm_store(slot + SLOT_HASH_HI, (uint32_t)(r->cfg_hash >> 32));
@@ -453,7 +453,7 @@ int shml_region_attach(struct shml_region *r, const struct shml_config *cfg, uin
 
 void shml_read_slot(const struct shml_region *r, uint32_t d, struct shml_slot_info *out)
 {
-	const uint8_t *slot = r->base + (uint64_t)d * shml_domain_slot_size(r->cfg);
+	const uint8_t *slot = r->base + (uint64_t)(d * shml_domain_slot_size(r->cfg));
 	if (r->port->cache_invalidate)
 		r->port->cache_invalidate(r->port->ctx, slot, shml_domain_slot_size(r->cfg));
 	out->magic = shm_load(slot + SLOT_MAGIC);
