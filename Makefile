@@ -10,10 +10,14 @@ CTEST_JOBS   ?= 2
 CLANG_FORMAT ?= clang-format
 
 # Extra trees that `make check` builds and tests: NAME=SANITIZERS makes
-# build-NAME with -DSHMLINK_SANITIZE=SANITIZERS. A TSan tree is one more
-# word: SAN_TREES += tsan=thread
+# build-NAME with -DSHMLINK_SANITIZE=SANITIZERS and runs every test there.
 SAN_TREES := asan=address,undefined
 SAN_DIRS  := $(foreach t,$(SAN_TREES),build-$(firstword $(subst =, ,$(t))))
+
+# ThreadSanitizer: built with clang (GCC 12 rejects atomic_thread_fence under
+# -fsanitize=thread) and run on the tests where threads or processes race.
+TSAN_DIR   := build-tsan
+TSAN_TESTS := ^(test_threads|test_two_process|test_three_process|test_regressions|test_reset)$$
 
 FORMAT_DIRS  := $(wildcard include src tests examples tools bench)
 FORMAT_FILES  = $(shell find $(FORMAT_DIRS) -name '*.[ch]' 2>/dev/null)
@@ -38,10 +42,15 @@ check: build
 		$(CMAKE) -S . -B $$dir -G $(GENERATOR) -DSHMLINK_SANITIZE=$${t#*=}; \
 		$(CMAKE) --build $$dir; \
 	done
+	$(CMAKE) -S . -B $(TSAN_DIR) -G $(GENERATOR) -DCMAKE_C_COMPILER=clang -DSHMLINK_SANITIZE=thread
+	$(CMAKE) --build $(TSAN_DIR)
 	@rc=0; for dir in $(BUILD) $(SAN_DIRS); do \
 		echo "== tests in $$dir"; \
 		$(CTEST) --test-dir $$dir --output-on-failure -j$(CTEST_JOBS) || rc=1; \
-	done; exit $$rc
+	done; \
+	echo "== ThreadSanitizer tests in $(TSAN_DIR)"; \
+	$(CTEST) --test-dir $(TSAN_DIR) --output-on-failure -j$(CTEST_JOBS) -R '$(TSAN_TESTS)' || rc=1; \
+	exit $$rc
 
 demo: build
 	./$(BUILD)/shmlink_demo

@@ -218,34 +218,56 @@ static void end_session(struct shml_chan *ch)
 	shml_publish_counters(ch);
 }
 
-/* Walk our own records in [from, to) to count what was discarded. */
+/*
+ * Step over one record of our own ring at *@p, before @to. Shared memory:
+ * anyone may have scribbled it since we wrote it, so check it like a peer's.
+ * Returns 1 with *@len and *@payload for a message, 0 at @to, -1 if invalid.
+ * Padding records are skipped (at most one: the next record is at offset 0).
+ */
+static int walk_record(const struct shml_chan *ch, uint32_t *p, uint32_t to, uint32_t *len,
+                       const uint8_t **payload)
+{
+	uint32_t mask = ch->tx_size - 1u;
+	for (int pads = 0; *p != to; pads++) {
+		uint32_t off = *p & mask, left = to - *p, tail = ch->tx_size - off;
+		uint32_t l, rec;
+		if (left < SHML_RECORD_HEADER)
+			return -1;
+		shml__invalidate(ch, ch->tx_ring + off, SHML_RECORD_HEADER);
+		l = shm_load(ch->tx_ring + off + REC_LEN);
+		if (l & REC_PAD_FLAG) {
+			if (pads || off == 0 ||
+			    (l & ~REC_PAD_FLAG) + SHML_RECORD_HEADER != tail || tail > left)
+				return -1;
+			*p += tail;
+			continue;
+		}
+		rec = SHML_RECORD_HEADER + align_up32(l, SHML_RECORD_ALIGN);
+		if (l > ch->max_message || rec > tail || rec > left)
+			return -1;
+		shml__invalidate(ch, ch->tx_ring + off + SHML_RECORD_HEADER, l);
+		*len = l;
+		*payload = ch->tx_ring + off + SHML_RECORD_HEADER;
+		*p += rec;
+		return 1;
+	}
+	return 0;
+}
+
+/* Count the messages in [from, to) of our ring: 1, or 0 if a record is invalid. */
 static int count_records(const struct shml_chan *ch, uint32_t from, uint32_t to,
                          uint32_t *messages, uint32_t *bytes)
 {
-	uint32_t mask = ch->tx_size - 1u, p = from, n = 0, b = 0;
-	shml__invalidate(ch, ch->tx_ring, ch->tx_size);
-	while (p != to) {
-		uint32_t off = p & mask, left = to - p, tail = ch->tx_size - off;
-		uint32_t len, rec;
-		if (left < SHML_RECORD_HEADER)
-			return 0;
-		len = shm_load(ch->tx_ring + off + REC_LEN);
-		if (len & REC_PAD_FLAG) {
-			if ((len & ~REC_PAD_FLAG) + SHML_RECORD_HEADER != tail || tail > left)
-				return 0;
-			p += tail;
-			continue;
-		}
-		rec = SHML_RECORD_HEADER + align_up32(len, SHML_RECORD_ALIGN);
-		if (len > ch->max_message || rec > tail || rec > left)
-			return 0;
+	uint32_t p = from, n = 0, b = 0, len;
+	const uint8_t *payload;
+	int rc;
+	while ((rc = walk_record(ch, &p, to, &len, &payload)) == 1) {
 		n++;
 		b += len;
-		p += rec;
 	}
 	*messages = n;
 	*bytes = b;
-	return 1;
+	return rc == 0;
 }
 
 /*
@@ -338,6 +360,30 @@ static int establish(struct shml_chan *ch, uint32_t pg)
 }
 
 /*
+ * Only we write our line, but memory can be corrupted (a stray write, a
+ * hostile domain with access to the whole region). While not established
+ * nobody else would notice, so put back what we stand for; the peer's next
+ * snapshot then sees it. (Established, the peer notices and resets.)
+ */
+static void repair_own_line(struct shml_chan *ch)
+{
+	const uint32_t offs[] = {CTL_STATE, CTL_GEN, CTL_PEER_GEN, CTL_TX_POS, CTL_RX_POS};
+	const uint32_t want[] = {ch->state, ch->gen, ch->peer_gen, 0, 0};
+	int fixed = 0;
+	shml__invalidate(ch, ch->self_line, CTL_USED);
+	for (uint32_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		if (own_load(ch, offs[i]) != want[i]) {
+			own_store(ch, offs[i], want[i]);
+			fixed = 1;
+		}
+	}
+	if (fixed) {
+		shml__publish_line(ch);
+		notify_state(ch);
+	}
+}
+
+/*
  * One step of the state machine. Returns 1 when established, SHML_ENOTCONN,
  * SHML_EMISMATCH, or SHML_ERESET (once per reset, when its account is ready).
  */
@@ -345,6 +391,8 @@ int shml__step(struct shml_chan *ch)
 {
 	uint32_t ps, pg, ppg;
 	int rc;
+	if (ch->state != SHML_STATE_EST)
+		repair_own_line(ch);
 	shml__invalidate(ch, ch->peer_line, CTL_USED);
 	ps = shml__peer_load(ch, CTL_STATE);
 	pg = shml__peer_load(ch, CTL_GEN);
@@ -568,28 +616,30 @@ int shml_reset_info(struct shml_chan *ch, struct shml_reset_info *out)
 
 int32_t shml_discarded_next(struct shml_chan *ch, const void **buf)
 {
-	uint32_t mask = ch->tx_size - 1u, p = ch->discard_cursor, to = ch->discard_to;
+	uint32_t p = ch->discard_cursor, to = ch->discard_to, len;
+	const uint8_t *payload;
+	int rc;
 	if (!ch->discard_walkable)
 		return SHML_ESTATE;
-	while (p != to) {
-		uint32_t off = p & mask, tail = ch->tx_size - off, len;
-		if (ch->mode == SHML_MODE_STREAM) {
-			uint32_t n = to - p < tail ? to - p : tail;
-			*buf = ch->tx_ring + off;
-			ch->discard_cursor = p + n;
-			return (int32_t)n;
-		}
-		len = shm_load(ch->tx_ring + off + REC_LEN); /* count_records() validated it */
-		if (len & REC_PAD_FLAG) {
-			p += tail;
-			continue;
-		}
-		*buf = ch->tx_ring + off + SHML_RECORD_HEADER;
-		ch->discard_cursor = p + SHML_RECORD_HEADER + align_up32(len, SHML_RECORD_ALIGN);
-		return (int32_t)len;
+	if (ch->mode == SHML_MODE_STREAM) {
+		uint32_t off = p & (ch->tx_size - 1u), tail = ch->tx_size - off;
+		uint32_t n = to - p < tail ? to - p : tail;
+		if (n == 0)
+			return SHML_EAGAIN;
+		*buf = ch->tx_ring + off;
+		ch->discard_cursor = p + n;
+		return (int32_t)n;
+	}
+	rc = walk_record(ch, &p, to, &len, &payload);
+	if (rc < 0) { /* rewritten since it was counted: stop offering it */
+		ch->discard_walkable = 0;
+		return SHML_ESTATE;
 	}
 	ch->discard_cursor = p;
-	return SHML_EAGAIN;
+	if (rc == 0)
+		return SHML_EAGAIN;
+	*buf = payload;
+	return (int32_t)len;
 }
 
 void shml_inspect_side(const struct shml_region *r, uint32_t c, uint32_t side,

@@ -157,10 +157,11 @@ static int32_t blocking(struct shml_chan *ch, enum blocking_op op, void *buf, si
 			return rc;
 		w = op == OP_SEND ? wait_until(ch, SHML_EV_WRITABLE | SHML_EV_STATE, len, deadline)
 		                  : wait_until(ch, SHML_EV_READABLE | SHML_EV_STATE, 0, deadline);
-		if (w == 0)
-			return SHML_ETIMEDOUT;
 		if (w < 0)
 			return w;
+		/* Events alone never extend the call: a peer flapping its state cannot. */
+		if (w == 0 || shml__now(ch) >= deadline)
+			return SHML_ETIMEDOUT;
 	}
 }
 
@@ -202,8 +203,8 @@ int32_t shml_write_all(struct shml_chan *ch, const void *buf, size_t len, uint64
 		w = wait_until(ch, SHML_EV_WRITABLE | SHML_EV_STATE,
 		               len - done < ch->tx_size / 2 ? len - done : ch->tx_size / 2,
 		               deadline);
-		if (w <= 0)
-			return done ? (int32_t)done : (w ? w : SHML_ETIMEDOUT);
+		if (w <= 0 || shml__now(ch) >= deadline)
+			return done ? (int32_t)done : (w < 0 ? w : SHML_ETIMEDOUT);
 	}
 	return (int32_t)done;
 }
