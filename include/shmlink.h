@@ -234,6 +234,17 @@ struct shml_region {
 int shml_region_attach(struct shml_region *r, const struct shml_config *cfg, uint32_t self,
                        void *mem, uint64_t mem_size, const struct shml_port *port);
 
+/**
+ * A read-only view of the region at @mem for inspection tools: validates
+ * @cfg and the size like shml_region_attach() but writes nothing (@mem may
+ * be mapped read-only). shml_read_slot() and shml_inspect_side() work on a
+ * view; shml_chan_open() refuses it (SHML_EINVAL).
+ *
+ * Returns 0, SHML_ECONFIG, SHML_ERANGE or SHML_EINVAL.
+ */
+int shml_region_view(struct shml_region *r, const struct shml_config *cfg, const void *mem,
+                     uint64_t mem_size, const struct shml_port *port);
+
 /** Find a domain or channel index by name; returns the index or -1. */
 int shml_find_domain(const struct shml_config *cfg, const char *name);
 int shml_find_channel(const struct shml_config *cfg, const char *name);
@@ -466,7 +477,7 @@ void shml_publish_counters(struct shml_chan *ch);
 
 /** Session states of one side, as stored in its control line. */
 enum shml_state {
-	SHML_STATE_CLOSED = 0x434c4f53u, /**< "SOLC": side not attached */
+	SHML_STATE_CLOSED = 0x434c4f53u, /**< "SOLC": side left the session on purpose */
 	SHML_STATE_SYNC = 0x434e5953u,   /**< "SYNC": new session requested */
 	SHML_STATE_ACK = 0x4b434153u,    /**< "SACK": peer's session acknowledged */
 	SHML_STATE_EST = 0x54534553u,    /**< "SEST": session established */

@@ -111,8 +111,44 @@ static void wait_keeps_reset(void)
 	free(p->mem);
 }
 
+/* A reset in the middle of shml_write_all(): it returns the partial count and
+ * the next call reports the reset (it used to be swallowed). */
+static struct tu_pair write_all_pair;
+static int write_all_armed;
+
+static void reopen_when_full(void *ctx, const volatile void *ptr, size_t n)
+{
+	struct tu_pair *p = &write_all_pair;
+	(void)ctx;
+	(void)ptr;
+	(void)n;
+	if (write_all_armed && p->a.tx_pos == p->a.tx_size) {
+		write_all_armed = 0;
+		shml_chan_open(&p->rb, &p->b, 0, NULL); /* the reader restarts */
+	}
+}
+
+static void write_all_keeps_reset(void)
+{
+	struct tu_config t;
+	struct tu_pair *p = &write_all_pair;
+	static uint8_t buf[8192];
+	struct shml_reset_info ri;
+	tu_config_init(&t, SHML_MODE_STREAM, 4096);
+	tu_pair_open(p, &t.cfg, 1);
+	p->port.cache_invalidate = reopen_when_full;
+	p->port.wait = NULL;
+	write_all_armed = 1;
+	CHECK_EQ(shml_write_all(&p->a, buf, sizeof(buf), 50000000), 4096);
+	CHECK_EQ(shml_write(&p->a, buf, 1), SHML_ERESET);
+	CHECK_EQ(shml_reset_info(&p->a, &ri), 0);
+	CHECK_EQ(ri.bytes, 4096);
+	free(p->mem);
+}
+
 int main(void)
 {
+	write_all_keeps_reset();
 	wait_keeps_reset();
 	close_while_peer_in_ack();
 	reset_report_settled_during_open();

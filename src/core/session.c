@@ -464,28 +464,39 @@ int shml__protocol_error(struct shml_chan *ch)
 
 /* ---- public: region ----------------------------------------------------------------- */
 
-int shml_region_attach(struct shml_region *r, const struct shml_config *cfg, uint32_t self,
-                       void *mem, uint64_t mem_size, const struct shml_port *port)
+int shml_region_view(struct shml_region *r, const struct shml_config *cfg, const void *mem,
+                     uint64_t mem_size, const struct shml_port *port)
 {
-	uint8_t *slot;
 	int rc;
 	if (!r || !cfg || !mem || !port || !port->now_ns)
 		return SHML_EINVAL;
 	rc = shml_config_check(cfg, NULL);
 	if (rc)
 		return rc;
-	if (self >= cfg->n_domains)
-		return SHML_EINVAL;
 	if (mem_size < shml_layout_bytes(cfg) || mem_size < cfg->region_size)
 		return SHML_ERANGE;
 	if (((uintptr_t)mem & (cfg->cacheline - 1u)) != 0)
 		return SHML_EINVAL;
-	r->base = mem;
+	r->base = (uint8_t *)(uintptr_t)mem; /* a view never writes through it */
 	r->size = cfg->region_size;
 	r->cfg = cfg;
 	r->port = port;
-	r->self = self;
+	r->self = UINT32_MAX;
 	r->cfg_hash = shml_config_hash(cfg);
+	return 0;
+}
+
+int shml_region_attach(struct shml_region *r, const struct shml_config *cfg, uint32_t self,
+                       void *mem, uint64_t mem_size, const struct shml_port *port)
+{
+	uint8_t *slot;
+	int rc;
+	if (!cfg || self >= cfg->n_domains)
+		return cfg ? SHML_EINVAL : SHML_EINVAL;
+	rc = shml_region_view(r, cfg, mem, mem_size, port);
+	if (rc)
+		return rc;
+	r->self = self;
 	slot = r->base + (uint64_t)(self * shml_domain_slot_size(cfg));
 	shm_store(slot + SLOT_VERSION, SHML_PROTOCOL_VERSION);
 	shm_store(slot + SLOT_HASH_LO, (uint32_t)r->cfg_hash);

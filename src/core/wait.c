@@ -197,8 +197,11 @@ int32_t shml_write_all(struct shml_chan *ch, const void *buf, size_t len, uint64
 			done += (size_t)n;
 			continue;
 		}
-		if (n != SHML_EAGAIN && n != SHML_ENOTCONN)
+		if (n != SHML_EAGAIN && n != SHML_ENOTCONN) {
+			if (done && n == SHML_ERESET)
+				ch->reset_pending = 1; /* the next call reports it, after our count */
 			return done ? (int32_t)done : n;
+		}
 		/* Wake for a useful amount of room, not for every freed byte. */
 		w = wait_until(ch, SHML_EV_WRITABLE | SHML_EV_STATE,
 		               len - done < ch->tx_size / 2 ? len - done : ch->tx_size / 2,
