@@ -44,13 +44,8 @@ check: build
 	done
 	$(CMAKE) -S . -B $(TSAN_DIR) -G $(GENERATOR) -DCMAKE_C_COMPILER=clang -DSHMLINK_SANITIZE=thread
 	$(CMAKE) --build $(TSAN_DIR)
-	@rc=0; for dir in $(BUILD) $(SAN_DIRS); do \
-		echo "== tests in $$dir"; \
-		$(CTEST) --test-dir $$dir --output-on-failure -j$(CTEST_JOBS) || rc=1; \
-	done; \
-	echo "== ThreadSanitizer tests in $(TSAN_DIR)"; \
-	$(CTEST) --test-dir $(TSAN_DIR) --output-on-failure -j$(CTEST_JOBS) -R '$(TSAN_TESTS)' || rc=1; \
-	exit $$rc
+	@CTEST=$(CTEST) CTEST_JOBS=$(CTEST_JOBS) sh scripts/run-tests.sh \
+		$(BUILD) $(SAN_DIRS) '$(TSAN_DIR):$(TSAN_TESTS)'
 
 demo: build
 	./$(BUILD)/shmlink_demo
