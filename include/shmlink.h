@@ -352,6 +352,10 @@ void shml_chan_close(struct shml_chan *ch);
  */
 int shml_poll(struct shml_chan *ch);
 
+/** For ports: the channel's index in the configuration, and the peer's domain index. */
+uint32_t shml_chan_index(const struct shml_chan *ch);
+uint32_t shml_chan_peer_domain(const struct shml_chan *ch);
+
 /** 1 if the session is established now, else 0. */
 int shml_connected(const struct shml_chan *ch);
 

@@ -333,9 +333,7 @@ static void resolve_accounting(struct shml_chan *ch, uint32_t ps, uint32_t ppg)
 static int peer_slot_ok(struct shml_chan *ch)
 {
 	struct shml_slot_info si;
-	uint32_t peer_dom = ch->side ? ch->region->cfg->channels[ch->index].a
-	                             : ch->region->cfg->channels[ch->index].b;
-	shml_read_slot(ch->region, peer_dom, &si);
+	shml_read_slot(ch->region, shml_chan_peer_domain(ch), &si);
 	if (si.magic != SHML_MAGIC)
 		return 0;
 	if (!si.valid) {
@@ -609,6 +607,17 @@ int shml_poll(struct shml_chan *ch)
 	if (!ch || ch->state == SHML_STATE_CLOSED)
 		return SHML_EINVAL;
 	return shml__step(ch);
+}
+
+uint32_t shml_chan_index(const struct shml_chan *ch)
+{
+	return ch->index;
+}
+
+uint32_t shml_chan_peer_domain(const struct shml_chan *ch)
+{
+	const struct shml_channel_cfg *cc = &ch->region->cfg->channels[ch->index];
+	return ch->side ? cc->a : cc->b;
 }
 
 int shml_connected(const struct shml_chan *ch)
