@@ -154,14 +154,14 @@ static void show_line(const struct shml_region *r, uint32_t side, const char *wh
 	printf("  +0  state     0x%08x (%s)\n", v.state, shml_state_name(v.state));
 	printf("  +4  gen       0x%08x\n", v.gen);
 	printf("  +8  peer_gen  0x%08x\n", v.peer_gen);
-	printf("  +12 tx_pos    0x%08x (%u)\n", v.tx_pos, v.tx_pos);
-	printf("  +16 rx_pos    0x%08x (%u)\n", v.rx_pos, v.rx_pos);
-	printf("  +20 wait      0x%08x (sequence 0x%08x, events 0x%x)\n", v.wait, v.wait >> 3,
+	printf("  +12 wait      0x%08x (sequence 0x%08x, events 0x%x)\n", v.wait, v.wait >> 3,
 	       v.wait & 7u);
-	printf("  +24 wait_need 0x%08x\n", v.wait_need);
-	printf("  +28 doorbell  0x%08x\n", v.doorbell);
-	printf("  +32 final_gen 0x%08x  +36 final_tx 0x%08x\n", v.final_gen, v.final_tx);
-	printf("  +40 final_of  0x%08x  +44 final_rx 0x%08x\n", v.final_of, v.final_rx);
+	printf("  +16 wait_need 0x%08x\n", v.wait_need);
+	printf("  +20 doorbell  0x%08x\n", v.doorbell);
+	printf("  +24 final_gen 0x%08x  +28 final_tx 0x%08x\n", v.final_gen, v.final_tx);
+	printf("  +32 final_of  0x%08x  +36 final_rx 0x%08x\n", v.final_of, v.final_rx);
+	printf("  position line: +0 tx_pos 0x%08x (%u), +4 rx_pos 0x%08x (%u)\n", v.tx_pos,
+	       v.tx_pos, v.rx_pos, v.rx_pos);
 	printf("  statistics: %s, tx_messages %llu tx_bytes %llu rx_messages %llu rx_bytes %llu"
 	       " notify_sent %llu notify_suppressed %llu\n\n",
 	       v.stats_valid ? "valid" : "not written", (unsigned long long)v.counters.tx_messages,
@@ -223,10 +223,12 @@ int main(void)
 	part("channel 0 \"ctl\"", lay.offset, lay.end - lay.offset);
 	part("  side A block (linux)", lay.side_a, side);
 	part("    control line", lay.side_a, cfg.cacheline);
-	part("    statistics", lay.side_a + cfg.cacheline, side - cfg.cacheline);
+	part("    position line", lay.side_a + cfg.cacheline, cfg.cacheline);
+	part("    statistics", lay.side_a + 2 * cfg.cacheline, side - 2 * cfg.cacheline);
 	part("  side B block (rtos)", lay.side_b, side);
 	part("    control line", lay.side_b, cfg.cacheline);
-	part("    statistics", lay.side_b + cfg.cacheline, side - cfg.cacheline);
+	part("    position line", lay.side_b + cfg.cacheline, cfg.cacheline);
+	part("    statistics", lay.side_b + 2 * cfg.cacheline, side - 2 * cfg.cacheline);
 	part("  ring A->B (linux -> rtos)", lay.ring_ab, channels[0].ring_ab);
 	part("  ring B->A (rtos -> linux)", lay.ring_ba, channels[0].ring_ba);
 	part("used (shml_layout_bytes)", 0, used);
@@ -293,10 +295,13 @@ int main(void)
 	dump("domain slot 0 (linux)", mem, 0, slot);
 	dump("domain slot 1 (rtos)", mem, slot, slot);
 	dump("side A (linux) control line, first 48 bytes", mem, lay.side_a, 48);
+	dump("side A (linux) position line, first 16 bytes", mem, lay.side_a + cfg.cacheline, 16);
 	dump("side B (rtos) control line, first 48 bytes", mem, lay.side_b, 48);
+	dump("side B (rtos) position line, first 16 bytes", mem, lay.side_b + cfg.cacheline, 16);
 	dump("ring A->B, first 32 bytes", mem, lay.ring_ab, 32);
-	dump("side A (linux) statistics, first 32 bytes", mem, lay.side_a + cfg.cacheline, 32);
-	dump("side B (rtos) statistics, first 32 bytes", mem, lay.side_b + cfg.cacheline, 32);
+	dump("side A (linux) statistics, first 32 bytes", mem, lay.side_a + 2 * cfg.cacheline,
+	     32);
+	dump("side B (rtos) statistics, first 32 bytes", mem, lay.side_b + 2 * cfg.cacheline, 32);
 	show_line(&linux_view, 0, "linux");
 	show_line(&linux_view, 1, "rtos");
 

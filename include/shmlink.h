@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /** Wire protocol version carried in every domain slot (docs/PROTOCOL.md). */
-#define SHML_PROTOCOL_VERSION 1u
+#define SHML_PROTOCOL_VERSION 2u
 /** Magic carried in every domain slot: the bytes "SHML" in memory order. */
 #define SHML_MAGIC 0x4c4d4853u
 
@@ -138,7 +138,7 @@ uint32_t shml_channel_max_message(const struct shml_config *cfg, uint32_t c);
 /** Offsets (from the region base) of the parts of one channel. */
 struct shml_channel_layout {
 	uint64_t offset;    /**< first byte of the channel (= side A control line) */
-	uint64_t side_a;    /**< side A block: control line, then statistics */
+	uint64_t side_a;    /**< side A block: control line, position line, statistics */
 	uint64_t side_b;    /**< side B block */
 	uint64_t ring_ab;   /**< A->B ring data */
 	uint64_t ring_ba;   /**< B->A ring data */
@@ -295,7 +295,9 @@ struct shml_chan_opts {
 struct shml_chan {
 	struct shml_region *region;
 	uint32_t index, side, mode;
-	uint8_t *self_line, *peer_line, *self_stats, *peer_stats;
+	uint8_t *self_line, *peer_line;  /* control lines */
+	uint8_t *self_pos, *peer_pos;    /* position lines */
+	uint8_t *self_stats, *peer_stats;
 	uint8_t *tx_ring, *rx_ring;
 	uint32_t tx_size, rx_size, max_message;
 	uint64_t spin_ns;

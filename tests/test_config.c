@@ -385,7 +385,7 @@ static void check_layout_generic(uint32_t line)
 	b.cfg.cacheline = line;
 	OK(&b.cfg);
 	CHECK_EQ(shml_domain_slot_size(&b.cfg), line);
-	CHECK_EQ(shml_side_block_size(&b.cfg), line + (128 + line - 1) / line * line);
+	CHECK_EQ(shml_side_block_size(&b.cfg), 2 * line + (128 + line - 1) / line * line);
 	expect_off = (uint64_t)b.cfg.n_domains * line;
 	for (uint32_t c = 0; c < b.cfg.n_channels; c++) {
 		memset(&lay, 0xee, sizeof(lay));
@@ -427,41 +427,41 @@ static void check_layout_known_answer(void)
 
 	/*
 	 * cacheline 64: 2 domain slots of 64 = 128; side block = 64 (control)
-	 * + 128 (statistics, already a multiple of 64) = 192.
-	 *   side A 128..320, side B 320..512, ring A->B 512..4608,
-	 *   ring B->A 4608..8704.
+	 * + 64 (positions) + 128 (statistics, already a multiple of 64) = 256.
+	 *   side A 128..384, side B 384..640, ring A->B 640..4736,
+	 *   ring B->A 4736..8832.
 	 */
 	OK(&cfg);
 	CHECK_EQ(shml_domain_slot_size(&cfg), 64);
-	CHECK_EQ(shml_side_block_size(&cfg), 192);
+	CHECK_EQ(shml_side_block_size(&cfg), 256);
 	shml_channel_layout(&cfg, 0, &lay);
 	CHECK_EQ(lay.offset, 128);
 	CHECK_EQ(lay.side_a, 128);
-	CHECK_EQ(lay.side_b, 320);
-	CHECK_EQ(lay.side_size, 192);
-	CHECK_EQ(lay.ring_ab, 512);
-	CHECK_EQ(lay.ring_ba, 4608);
-	CHECK_EQ(lay.end, 8704);
-	CHECK_EQ(shml_layout_bytes(&cfg), 8704);
+	CHECK_EQ(lay.side_b, 384);
+	CHECK_EQ(lay.side_size, 256);
+	CHECK_EQ(lay.ring_ab, 640);
+	CHECK_EQ(lay.ring_ba, 4736);
+	CHECK_EQ(lay.end, 8832);
+	CHECK_EQ(shml_layout_bytes(&cfg), 8832);
 	CHECK_EQ(shml_channel_max_message(&cfg, 0), 2040);
 
 	/*
-	 * cacheline 128: slots 2 * 128 = 256; side block = 128 + 128 = 256.
-	 *   side A 256, side B 512, ring A->B 768, ring B->A 4864, end 8960.
+	 * cacheline 128: slots 2 * 128 = 256; side block = 128 + 128 + 128 = 384.
+	 *   side A 256, side B 640, ring A->B 1024, ring B->A 5120, end 9216.
 	 */
 	cfg.cacheline = 128;
 	OK(&cfg);
 	CHECK_EQ(shml_domain_slot_size(&cfg), 128);
-	CHECK_EQ(shml_side_block_size(&cfg), 256);
+	CHECK_EQ(shml_side_block_size(&cfg), 384);
 	shml_channel_layout(&cfg, 0, &lay);
 	CHECK_EQ(lay.offset, 256);
 	CHECK_EQ(lay.side_a, 256);
-	CHECK_EQ(lay.side_b, 512);
-	CHECK_EQ(lay.side_size, 256);
-	CHECK_EQ(lay.ring_ab, 768);
-	CHECK_EQ(lay.ring_ba, 4864);
-	CHECK_EQ(lay.end, 8960);
-	CHECK_EQ(shml_layout_bytes(&cfg), 8960);
+	CHECK_EQ(lay.side_b, 640);
+	CHECK_EQ(lay.side_size, 384);
+	CHECK_EQ(lay.ring_ab, 1024);
+	CHECK_EQ(lay.ring_ba, 5120);
+	CHECK_EQ(lay.end, 9216);
+	CHECK_EQ(shml_layout_bytes(&cfg), 9216);
 }
 
 /* The lookups by name. */

@@ -44,7 +44,12 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "../src/core/internal.h" /* CTL_*, REC_*, shm_load(), shm_store() */
+#include "../src/core/internal.h" /* CTL_*, POS_*, REC_*, shm_load(), shm_store() */
+
+/* The tests use 64-byte lines: a side's position line follows its control line. */
+#define LINE 64u
+#define CTL_TX_POS (LINE + POS_TX)
+#define CTL_RX_POS (LINE + POS_RX)
 
 #define RING 4096u
 #define MAXPAY 200u
@@ -889,10 +894,12 @@ static void scribble_once(uint64_t *rng, uint8_t *al, uint8_t *bl, uint8_t *bs, 
 	uint64_t r = tu_rand(rng);
 	unsigned what = (unsigned)(r % 100u);
 	if (what < 50) {
-		/* The control line; mostly its first five words (state, gens, positions). */
-		uint32_t w = (r >> 8) % 10u < 7u ? (uint32_t)((r >> 16) % 5u)
-		                                 : (uint32_t)((r >> 16) % (line_bytes / 4u));
-		put(bl + 4u * w, nasty(rng, al, get(bl + 4u * w)));
+		/* The control and position lines; mostly state, gens and positions. */
+		static const uint32_t hot[] = {CTL_STATE, CTL_GEN, CTL_PEER_GEN, CTL_TX_POS,
+		                               CTL_RX_POS};
+		uint32_t off = (r >> 8) % 10u < 7u ? hot[(r >> 16) % 5u]
+		                                   : 4u * (uint32_t)((r >> 16) % (2u * line_bytes / 4u));
+		put(bl + off, nasty(rng, al, get(bl + off)));
 	} else if (what < 58) {
 		uint32_t w = (uint32_t)((r >> 16) % (STAT_BYTES / 4u));
 		put(bs + 4u * w, nasty(rng, al, get(bs + 4u * w)));
@@ -970,7 +977,7 @@ static void scribbler_main(const char *path, const struct shml_config *cfg)
 	shml_channel_layout(cfg, 0, &lay);
 	al = (uint8_t *)hr.mem + lay.side_a;
 	bl = (uint8_t *)hr.mem + lay.side_b;
-	bs = bl + cfg->cacheline;
+	bs = bl + 2u * cfg->cacheline;
 	ring = (uint8_t *)hr.mem + lay.ring_ba;
 	for (;;) {
 		int m = atomic_load(&sh->scribble);

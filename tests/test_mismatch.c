@@ -174,11 +174,11 @@ static void version_differs(void)
 	tu_config_init(&t, SHML_MODE_MESSAGE, 1024);
 	tu_pair_open(&p, &t.cfg, 0);
 	slot_b = (uint8_t *)p.mem + 1u * shml_domain_slot_size(&t.cfg);
-	put32(slot_b + SLOT_VERSION_OFF, 2);
+	put32(slot_b + SLOT_VERSION_OFF, SHML_PROTOCOL_VERSION + 1);
 
 	shml_read_slot(&p.ra, 1, &si);
 	CHECK_EQ(si.magic, SHML_MAGIC);
-	CHECK_EQ(si.version, 2);
+	CHECK_EQ(si.version, SHML_PROTOCOL_VERSION + 1);
 	CHECK(si.config_hash == p.ra.cfg_hash); /* only the version differs */
 	CHECK_EQ(si.valid, 0);
 

@@ -18,7 +18,7 @@
 #include "testutil.h"
 
 #define RING 1024u
-#define CTL_DOORBELL_OFF 28u /* docs/PROTOCOL.md §6.1 */
+#define CTL_DOORBELL_OFF 20u /* docs/PROTOCOL.md §6.1 */
 
 struct fake {
 	int notifies;

@@ -93,7 +93,8 @@ static void wait_keeps_reset(void)
 	p->port.cache_invalidate = restart_peer_hook;
 	p->port.wait = NULL;
 	shml_channel_layout(&t.cfg, 0, &lay);
-	restart_rx_pos = (volatile uint32_t *)((uint8_t *)p->mem + lay.side_b + 16);
+	/* b's rx position: the word after tx in its position line, one line into its block. */
+	restart_rx_pos = (volatile uint32_t *)((uint8_t *)p->mem + lay.side_b + t.cfg.cacheline + 4);
 	CHECK_EQ(shml_send(&p->a, buf, 100), 0);
 	CHECK_EQ(shml_recv(&p->b, buf, sizeof(buf)), 100);
 	while (shml_send(&p->a, buf, 100) == 0)

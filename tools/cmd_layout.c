@@ -9,7 +9,7 @@ static const char help[] =
         "Usage: shmlink layout CONFIG [--json]\n"
         "\n"
         "Print the offset and size of every part of the region: the domain slots, and\n"
-        "for each channel its side A and side B blocks (control line and statistics)\n"
+        "for each channel its side A and side B blocks (control, positions, statistics)\n"
         "and its two rings; then the config hash and the bytes used and free.\n"
         "The layout is computed from CONFIG alone; no region file is needed.\n"
         "\n"
@@ -55,12 +55,13 @@ static void print_text(const struct cli_config *c)
 		else
 			snprintf(buf, sizeof(buf), "channel %u: %s (stream)", i, ch->name);
 		row(lay.offset, lay.end - lay.offset, "", buf);
-		snprintf(buf, sizeof(buf), "side A block: %s (control line %u + statistics %u)", a,
-		         c->cacheline, side - c->cacheline);
-		row(lay.side_a, side, "  ", buf);
-		snprintf(buf, sizeof(buf), "side B block: %s (control line %u + statistics %u)", b,
-		         c->cacheline, side - c->cacheline);
-		row(lay.side_b, side, "  ", buf);
+		for (int s = 0; s < 2; s++) {
+			snprintf(buf, sizeof(buf),
+			         "side %c block: %s (control line %u + positions %u + statistics %u)",
+			         s ? 'B' : 'A', s ? b : a, c->cacheline, c->cacheline,
+			         side - 2 * c->cacheline);
+			row(s ? lay.side_b : lay.side_a, side, "  ", buf);
+		}
 		snprintf(buf, sizeof(buf), "ring A->B: %s -> %s", a, b);
 		row(lay.ring_ab, ch->ring_ab, "  ", buf);
 		snprintf(buf, sizeof(buf), "ring B->A: %s -> %s", b, a);

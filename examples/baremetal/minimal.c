@@ -17,10 +17,10 @@ static const struct shml_domain_cfg domains[] = {
 };
 
 static const struct shml_channel_cfg channels[] = {
-	{ .name = "ch", .a = 0, .b = 1, .mode = SHML_MODE_MESSAGE, .ring_ab = 256, .ring_ba = 256 },
+	{ .name = "ch", .a = 0, .b = 1, .mode = SHML_MODE_MESSAGE, .ring_ab = 128, .ring_ba = 128 },
 };
 
-/* 2 slots of 64 + 2 side blocks of 192 + 2 rings of 256. */
+/* 2 slots of 64 + 2 side blocks of 256 (control, positions, statistics) + 2 rings of 128. */
 static const struct shml_config cfg = {
 	.region_size = 1024,
 	.cacheline = 64,

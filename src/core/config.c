@@ -57,7 +57,7 @@ uint32_t shml_domain_slot_size(const struct shml_config *cfg)
 
 uint32_t shml_side_block_size(const struct shml_config *cfg)
 {
-	return cfg->cacheline + align_up32(STAT_BYTES, cfg->cacheline);
+	return 2u * cfg->cacheline + align_up32(STAT_BYTES, cfg->cacheline);
 }
 
 static uint64_t channels_offset(const struct shml_config *cfg)

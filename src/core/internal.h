@@ -22,24 +22,30 @@ enum {
 	SLOT_N_CHANNELS = 24,
 };
 
-/* Control line of one channel side (written only by that side). */
+/* Control line of one channel side (written only by that side; cold: it
+ * changes with the session and when the side sleeps, not per message). */
 enum {
 	CTL_STATE = 0,      /* enum shml_state */
 	CTL_GEN = 4,        /* our session generation */
 	CTL_PEER_GEN = 8,   /* the peer generation we acknowledge */
-	CTL_TX_POS = 12,    /* bytes we produced into our outgoing ring (free-running) */
-	CTL_RX_POS = 16,    /* bytes we consumed from our incoming ring (free-running) */
-	CTL_WAIT = 20,      /* (sleep sequence << 3) | SHML_EV_* we sleep for */
-	CTL_WAIT_NEED = 24, /* room we need when sleeping for SHML_EV_WRITABLE */
-	CTL_DOORBELL = 28,  /* incremented before each notification */
-	CTL_FINAL_GEN = 32, /* tx-finals: our generation of the last session we sent in */
-	CTL_FINAL_TX = 36,  /*            and our tx position when it ended */
-	CTL_FINAL_OF = 40,  /* rx-finals: peer generation of the last session we consumed in */
-	CTL_FINAL_RX = 44,  /*            and our rx position when it ended */
-	CTL_USED = 48,
+	CTL_WAIT = 12,      /* (sleep sequence << 3) | SHML_EV_* we sleep for */
+	CTL_WAIT_NEED = 16, /* room we need when sleeping for SHML_EV_WRITABLE */
+	CTL_DOORBELL = 20,  /* incremented before each notification */
+	CTL_FINAL_GEN = 24, /* tx-finals: our generation of the last session we sent in */
+	CTL_FINAL_TX = 28,  /*            and our tx position when it ended */
+	CTL_FINAL_OF = 32,  /* rx-finals: peer generation of the last session we consumed in */
+	CTL_FINAL_RX = 36,  /*            and our rx position when it ended */
+	CTL_USED = 40,
 };
 
-/* Statistics block of one channel side (written only by that side). */
+/* Position line, the next cache line of the side block (hot: written per message). */
+enum {
+	POS_TX = 0, /* bytes we produced into our outgoing ring (free-running) */
+	POS_RX = 4, /* bytes we consumed from our incoming ring (free-running) */
+	POS_USED = 8,
+};
+
+/* Statistics block of one channel side, after its position line (written only by that side). */
 enum {
 	STAT_MAGIC = 0, /* SHML_STATS_MAGIC once the block holds counters */
 	STAT_LAST_ERROR = 4,
@@ -118,8 +124,8 @@ int shml__step(struct shml_chan *ch);
 int shml__protocol_error(struct shml_chan *ch);
 
 /* ring.c */
-int shml__tx_room(struct shml_chan *ch, uint32_t *free_bytes);
-int shml__rx_avail(struct shml_chan *ch, uint32_t *avail);
+int shml__tx_room(struct shml_chan *ch, uint32_t need, uint32_t *free_bytes);
+int shml__rx_avail(struct shml_chan *ch, uint32_t need, uint32_t *avail);
 uint32_t shml__record_need(const struct shml_chan *ch, uint32_t len);
 
 #endif

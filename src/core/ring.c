@@ -67,10 +67,20 @@ static int anomaly(struct shml_chan *ch)
 	return shml__protocol_error(ch);
 }
 
-int shml__tx_room(struct shml_chan *ch, uint32_t *free_bytes)
+/*
+ * Free bytes in our ring, at least @need if the ring has them. The peer's rx
+ * is reloaded only when the cached value does not show @need bytes: most
+ * calls then touch no line the peer writes (as Tegra IVC does).
+ */
+int shml__tx_room(struct shml_chan *ch, uint32_t need, uint32_t *free_bytes)
 {
-	uint32_t prx = shml__peer_load(ch, CTL_RX_POS);
-	uint32_t seen = ch->peer_rx_seen;
+	uint32_t seen = ch->peer_rx_seen, prx;
+	if (ch->tx_size - (ch->tx_pos - seen) >= need) {
+		*free_bytes = ch->tx_size - (ch->tx_pos - seen);
+		return 0;
+	}
+	shml__invalidate(ch, ch->peer_pos, POS_USED);
+	prx = shm_load(ch->peer_pos + POS_RX);
 	/* The peer's rx lies in [what we saw, what we wrote]. */
 	if (prx - seen > ch->tx_pos - seen)
 		return anomaly(ch);
@@ -81,10 +91,17 @@ int shml__tx_room(struct shml_chan *ch, uint32_t *free_bytes)
 	return 0;
 }
 
-int shml__rx_avail(struct shml_chan *ch, uint32_t *avail)
+/* Bytes readable, at least @need if there are; the peer's tx is reloaded only when needed. */
+int shml__rx_avail(struct shml_chan *ch, uint32_t need, uint32_t *avail)
 {
-	uint32_t ptx = shml__peer_load(ch, CTL_TX_POS);
-	uint32_t n = ptx - ch->rx_pos;
+	uint32_t ptx, n;
+	if (ch->peer_tx_seen - ch->rx_pos >= need) {
+		*avail = ch->peer_tx_seen - ch->rx_pos;
+		return 0;
+	}
+	shml__invalidate(ch, ch->peer_pos, POS_USED);
+	ptx = shm_load(ch->peer_pos + POS_TX);
+	n = ptx - ch->rx_pos;
 	/* The over-full check, and the peer's tx never moves backwards. */
 	if (n > ch->rx_size || n < ch->peer_tx_seen - ch->rx_pos)
 		return anomaly(ch);
@@ -122,8 +139,8 @@ static void publish_tx(struct shml_chan *ch, uint32_t start, uint32_t new_tx)
 	if (n > first)
 		shml__clean(ch, ch->tx_ring, n - first);
 	ch->tx_pos = new_tx;
-	shm_store(ch->self_line + CTL_TX_POS, new_tx);
-	shml__publish_line(ch);
+	shm_store(ch->self_pos + POS_TX, new_tx);
+	shml__clean(ch, ch->self_pos, POS_USED);
 	shml__notify_if_waiting(ch, SHML_EV_READABLE, UINT32_MAX);
 	count_op(ch);
 }
@@ -131,8 +148,8 @@ static void publish_tx(struct shml_chan *ch, uint32_t start, uint32_t new_tx)
 static void publish_rx(struct shml_chan *ch, uint32_t new_rx)
 {
 	ch->rx_pos = new_rx;
-	shm_store(ch->self_line + CTL_RX_POS, new_rx);
-	shml__publish_line(ch);
+	shm_store(ch->self_pos + POS_RX, new_rx);
+	shml__clean(ch, ch->self_pos, POS_USED);
 	shml__notify_if_waiting(ch, SHML_EV_WRITABLE, peer_room(ch));
 	count_op(ch);
 }
@@ -145,13 +162,13 @@ static int32_t msg_reserve(struct shml_chan *ch, size_t len, void **buf)
 	int rc;
 	if (len > ch->max_message)
 		return SHML_EMSGSIZE;
-	rc = shml__tx_room(ch, &free_bytes);
-	if (rc)
-		return rc;
 	rec = record_size((uint32_t)len);
 	off = ch->tx_pos & mask;
 	tail = ch->tx_size - off;
 	skip = tail < rec ? tail : 0;
+	rc = shml__tx_room(ch, skip + rec, &free_bytes);
+	if (rc)
+		return rc;
 	if (skip + rec > free_bytes)
 		return SHML_EAGAIN;
 	begin_overwrite(ch);
@@ -183,7 +200,7 @@ static int32_t msg_peek(struct shml_chan *ch, const void **buf)
 {
 	uint32_t mask = ch->rx_size - 1u, avail, off, tail, len, seq, rec;
 	for (int pads = 0;; pads++) {
-		int rc = shml__rx_avail(ch, &avail);
+		int rc = shml__rx_avail(ch, SHML_RECORD_HEADER, &avail);
 		if (rc)
 			return rc;
 		if (avail == 0)
@@ -224,10 +241,11 @@ static void msg_release(struct shml_chan *ch)
 static int32_t stream_reserve(struct shml_chan *ch, size_t len, void **buf)
 {
 	uint32_t off = ch->tx_pos & (ch->tx_size - 1u), free_bytes, n;
-	int rc = shml__tx_room(ch, &free_bytes);
+	uint32_t want = min32(ch->tx_size - off, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+	int rc = shml__tx_room(ch, want, &free_bytes);
 	if (rc)
 		return rc;
-	n = min32(min32(free_bytes, ch->tx_size - off), len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+	n = min32(free_bytes, want);
 	if (n == 0)
 		return len ? SHML_EAGAIN : 0;
 	begin_overwrite(ch);
@@ -248,7 +266,7 @@ static void stream_commit(struct shml_chan *ch, uint32_t len)
 static int32_t stream_peek(struct shml_chan *ch, const void **buf)
 {
 	uint32_t off = ch->rx_pos & (ch->rx_size - 1u), avail, n;
-	int rc = shml__rx_avail(ch, &avail);
+	int rc = shml__rx_avail(ch, 1, &avail);
 	if (rc)
 		return rc;
 	n = min32(avail, ch->rx_size - off);
@@ -387,7 +405,7 @@ int32_t shml_write(struct shml_chan *ch, const void *buf, size_t len)
 	if (rc)
 		return rc;
 	ch->reserved = 0;
-	rc = shml__tx_room(ch, &free_bytes);
+	rc = shml__tx_room(ch, len < ch->tx_size ? (uint32_t)len : ch->tx_size, &free_bytes);
 	if (rc)
 		return rc;
 	n = len < free_bytes ? (uint32_t)len : free_bytes;
@@ -409,7 +427,7 @@ int32_t shml_read(struct shml_chan *ch, void *buf, size_t cap)
 	if (rc)
 		return rc;
 	ch->peeked = 0;
-	rc = shml__rx_avail(ch, &avail);
+	rc = shml__rx_avail(ch, cap < ch->rx_size ? (uint32_t)cap : ch->rx_size, &avail);
 	if (rc)
 		return rc;
 	n = cap < avail ? (uint32_t)cap : avail;

@@ -173,9 +173,10 @@ static void enter_sync(struct shml_chan *ch)
 	own_store(ch, CTL_PEER_GEN, 0);
 	own_store(ch, CTL_STATE, SHML_STATE_SYNC);
 	/* After the state: a peer that sees these zeros also sees SYNC. */
-	own_store(ch, CTL_TX_POS, 0);
-	own_store(ch, CTL_RX_POS, 0);
+	shm_store(ch->self_pos + POS_TX, 0);
+	shm_store(ch->self_pos + POS_RX, 0);
 	shml__publish_line(ch);
+	shml__clean(ch, ch->self_pos, POS_USED);
 	ch->tx_pos = ch->rx_pos = 0;
 	ch->tx_seq = ch->rx_seq = 0;
 	ch->peer_rx_seen = ch->peer_tx_seen = 0;
@@ -288,6 +289,12 @@ static void resolve_accounting(struct shml_chan *ch, uint32_t ps, uint32_t ppg)
 	fr = shml__peer_load(ch, CTL_FINAL_RX);
 	/* A peer writes rx-finals only for sessions it consumed in: no match = consumed 0. */
 	consumed = of == ch->acct.gen ? fr : 0;
+	/* Records start on 8-byte boundaries: anything else is a lie we must not
+	 * walk from (a misaligned load faults on device memory). */
+	if (ch->mode == SHML_MODE_MESSAGE && (consumed & (SHML_RECORD_ALIGN - 1u))) {
+		consumed = ch->acct.previous ? end : ch->acct.seen_rx;
+		exact = 0;
+	}
 	if (!ch->acct.previous) {
 		uint32_t seen = ch->acct.seen_rx;
 		if (consumed - seen > end - seen) { /* outside [seen, end]: peer lies */
@@ -365,18 +372,26 @@ static int establish(struct shml_chan *ch, uint32_t pg)
  */
 static void repair_own_line(struct shml_chan *ch)
 {
-	const uint32_t offs[] = {CTL_STATE, CTL_GEN, CTL_PEER_GEN, CTL_TX_POS, CTL_RX_POS};
-	const uint32_t want[] = {ch->state, ch->gen, ch->peer_gen, 0, 0};
+	const uint32_t offs[] = {CTL_STATE, CTL_GEN, CTL_PEER_GEN};
+	const uint32_t want[] = {ch->state, ch->gen, ch->peer_gen};
 	int fixed = 0;
 	shml__invalidate(ch, ch->self_line, CTL_USED);
+	shml__invalidate(ch, ch->self_pos, POS_USED);
 	for (uint32_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
 		if (own_load(ch, offs[i]) != want[i]) {
 			own_store(ch, offs[i], want[i]);
 			fixed = 1;
 		}
 	}
+	for (uint32_t off = POS_TX; off < POS_USED; off += 4) {
+		if (shm_load(ch->self_pos + off) != 0) {
+			shm_store(ch->self_pos + off, 0);
+			fixed = 1;
+		}
+	}
 	if (fixed) {
 		shml__publish_line(ch);
+		shml__clean(ch, ch->self_pos, POS_USED);
 		notify_state(ch);
 	}
 }
@@ -402,7 +417,7 @@ int shml__step(struct shml_chan *ch)
 			goto out;
 		/* A peer that closed this session: deliver what it sent first (like EOF). */
 		if (ps == SHML_STATE_CLOSED && pg == ch->peer_gen && ppg == ch->gen &&
-		    shml__peer_load(ch, CTL_TX_POS) != ch->rx_pos)
+		    shm_load(ch->peer_pos + POS_TX) != ch->rx_pos)
 			goto out;
 		ch->acct.peer_closed = ps == SHML_STATE_CLOSED && pg == ch->peer_gen;
 		end_session(ch);
@@ -439,7 +454,8 @@ int shml__step(struct shml_chan *ch)
 		}
 	}
 out:
-	resolve_accounting(ch, ps, ppg);
+	if (ch->acct.active)
+		resolve_accounting(ch, ps, ppg);
 	if (ch->reset_pending) {
 		ch->reset_pending = 0;
 		shml__note_error(ch, SHML_ERESET);
@@ -546,8 +562,10 @@ int shml_chan_open(struct shml_region *r, struct shml_chan *ch, uint32_t c,
 	side_b = r->base + lay.side_b;
 	ch->self_line = ch->side ? side_b : side_a;
 	ch->peer_line = ch->side ? side_a : side_b;
-	ch->self_stats = ch->self_line + r->cfg->cacheline;
-	ch->peer_stats = ch->peer_line + r->cfg->cacheline;
+	ch->self_pos = ch->self_line + r->cfg->cacheline;
+	ch->peer_pos = ch->peer_line + r->cfg->cacheline;
+	ch->self_stats = ch->self_pos + r->cfg->cacheline;
+	ch->peer_stats = ch->peer_pos + r->cfg->cacheline;
 	ch->tx_ring = r->base + (ch->side ? lay.ring_ba : lay.ring_ab);
 	ch->rx_ring = r->base + (ch->side ? lay.ring_ab : lay.ring_ba);
 	ch->tx_size = ch->side ? cc->ring_ba : cc->ring_ab;
@@ -558,11 +576,12 @@ int shml_chan_open(struct shml_region *r, struct shml_chan *ch, uint32_t c,
 
 	/* What an earlier attach of this side left: untrusted, but ours to account. */
 	shml__invalidate(ch, ch->self_line, CTL_USED);
+	shml__invalidate(ch, ch->self_pos, POS_USED);
 	os = own_load(ch, CTL_STATE);
 	og = own_load(ch, CTL_GEN);
 	opg = own_load(ch, CTL_PEER_GEN);
-	otx = own_load(ch, CTL_TX_POS);
-	orx = own_load(ch, CTL_RX_POS);
+	otx = shm_load(ch->self_pos + POS_TX);
+	orx = shm_load(ch->self_pos + POS_RX);
 	ch->doorbell = own_load(ch, CTL_DOORBELL);
 	ch->wait_seq = own_load(ch, CTL_WAIT) >> WAIT_SEQ_SHIFT;
 	own_store(ch, CTL_WAIT, ch->wait_seq << WAIT_SEQ_SHIFT);
@@ -670,14 +689,14 @@ void shml_inspect_side(const struct shml_region *r, uint32_t c, uint32_t side,
 	uint64_t *v = &out->counters.tx_messages;
 	shml_channel_layout(r->cfg, c, &lay);
 	line = r->base + (side ? lay.side_b : lay.side_a);
-	stats = line + r->cfg->cacheline;
+	stats = line + 2u * r->cfg->cacheline;
 	if (r->port && r->port->cache_invalidate)
 		r->port->cache_invalidate(r->port->ctx, line, lay.side_size);
 	out->state = shm_load(line + CTL_STATE);
 	out->gen = shm_load(line + CTL_GEN);
 	out->peer_gen = shm_load(line + CTL_PEER_GEN);
-	out->tx_pos = shm_load(line + CTL_TX_POS);
-	out->rx_pos = shm_load(line + CTL_RX_POS);
+	out->tx_pos = shm_load(line + r->cfg->cacheline + POS_TX);
+	out->rx_pos = shm_load(line + r->cfg->cacheline + POS_RX);
 	out->wait = shm_load(line + CTL_WAIT);
 	out->wait_need = shm_load(line + CTL_WAIT_NEED);
 	out->doorbell = shm_load(line + CTL_DOORBELL);

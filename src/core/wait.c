@@ -69,17 +69,18 @@ static int ready_events(struct shml_chan *ch, unsigned events, size_t need, uint
 	if (rc != 1)
 		return (int)m;
 	if (events & SHML_EV_READABLE) {
-		rc = shml__rx_avail(ch, &n);
+		rc = shml__rx_avail(ch, 1, &n);
 		if (rc)
 			return session_moved(ch, rc);
 		if (n)
 			m |= SHML_EV_READABLE;
 	}
 	if (events & SHML_EV_WRITABLE) {
-		rc = shml__tx_room(ch, &n);
+		uint32_t want = room_needed(ch, need);
+		rc = shml__tx_room(ch, want, &n);
 		if (rc)
 			return session_moved(ch, rc);
-		if (n >= room_needed(ch, need))
+		if (n >= want)
 			m |= SHML_EV_WRITABLE;
 	}
 	return (int)m;

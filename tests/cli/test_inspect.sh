@@ -84,10 +84,13 @@ reg=$(region ins)
 head -c 1M /dev/urandom >"$reg"
 "$SHMLINK" inspect "$cfg" >/dev/null || fail "inspect of random bytes failed"
 "$SHMLINK" inspect "$cfg" --json | jq . >/dev/null || fail "inspect --json of random bytes: not JSON"
-# Side A at 0x80, side B at 0x140: state, gen, peer_gen, tx_pos, rx_pos (LE words).
+# Side A at 0x80, side B at 0x180: control line (state, gen, peer_gen), then
+# one line later the position line (tx_pos, rx_pos), LE words.
 put() { printf "$2" | dd of="$reg" bs=1 seek=$(($1)) conv=notrunc status=none; }
-put 0x80 '\x53\x45\x53\x54\x01\x00\x00\x00\x02\x00\x00\x00\x00\x00\x10\x00' # EST, gen 1, peer 2, tx 1 MiB
-put 0x140 '\x53\x45\x53\x54\x02\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'
+put 0x80 '\x53\x45\x53\x54\x01\x00\x00\x00\x02\x00\x00\x00' # EST, gen 1, peer 2
+put 0xc0 '\x00\x00\x10\x00\x00\x00\x00\x00'                     # tx 1 MiB, rx 0
+put 0x180 '\x53\x45\x53\x54\x02\x00\x00\x00\x01\x00\x00\x00'
+put 0x1c0 '\x00\x00\x00\x00\x00\x00\x00\x00'
 "$SHMLINK" inspect "$cfg" --json >"$T/j3"
 jq -e '.channels[0] | .same_session and .fill_ab == 1048576 and .fill_ab_valid == false' "$T/j3" \
 	>/dev/null || fail "hostile fill: $(jq -c '.channels[0] | {same_session, fill_ab, fill_ab_valid}' "$T/j3")"

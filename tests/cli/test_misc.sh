@@ -17,10 +17,10 @@ done
 # layout: every part, the hash, bytes used and free.
 "$SHMLINK" layout "$cfg" >"$T/layout"
 grep -q 'config hash 0x[0-9a-f]\{16\}' "$T/layout" || fail "layout: no hash"
-grep -Eq '0x00000200 +65536 +ring A->B: linux -> rtos' "$T/layout" || fail "layout: ring A->B"
-grep -Eq '0x00010200 +65536 +ring B->A: rtos -> linux' "$T/layout" || fail "layout: ring B->A"
-grep -q 'used 131584 bytes (128.5 KiB), free 916992 bytes' "$T/layout" || fail "layout: used/free"
-"$SHMLINK" layout "$cfg" --json | jq -e '.used == 131584 and .channels[0].ring_ba == 66048' >/dev/null ||
+grep -Eq '0x00000280 +65536 +ring A->B: linux -> rtos' "$T/layout" || fail "layout: ring A->B"
+grep -Eq '0x00010280 +65536 +ring B->A: rtos -> linux' "$T/layout" || fail "layout: ring B->A"
+grep -q 'used 131712 bytes (128.6 KiB), free 916864 bytes' "$T/layout" || fail "layout: used/free"
+"$SHMLINK" layout "$cfg" --json | jq -e '.used == 131712 and .channels[0].ring_ba == 66176' >/dev/null ||
 	fail "layout --json"
 # The hash is the same everywhere.
 h=$(grep -o 'config hash 0x[0-9a-f]*' "$T/layout" | cut -d' ' -f3)
