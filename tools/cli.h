@@ -175,6 +175,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
+int cmd_net(int argc, char **argv);
 
 /* True if @arg is -h or --help. */
 int cli_is_help(const char *arg);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* shmlink: the command-line tool. Dispatches to the commands in tools/cmd_*.c. */
 #include "cli.h"
+#include "ivshmem_server.h"
 
 #include <string.h>
 
@@ -21,6 +22,8 @@ static const char usage[] =
         "  send CONFIG CHANNEL [FILE]    send a file or stdin into a channel\n"
         "  recv CONFIG CHANNEL [FILE]    receive into a file or stdout until end of file\n"
         "  cat CONFIG CHANNEL            stdin into the channel, the channel onto stdout\n"
+        "  net CONFIG CHANNEL            an IP network link (TUN/TAP interface) over a channel\n"
+        "  ivshmem-server [OPTIONS]      a QEMU ivshmem server for doorbell guests (no CONFIG)\n"
         "\n"
         "Each command takes --help. Exit status: 0 success, 1 runtime failure,\n"
         "2 usage or configuration error.\n";
@@ -33,7 +36,7 @@ struct command {
 static const struct command commands[] = {
 	{ "layout", cmd_layout },   { "gen", cmd_gen },   { "init", cmd_init },
 	{ "inspect", cmd_inspect }, { "send", cmd_send }, { "recv", cmd_recv },
-	{ "cat", cmd_cat },
+	{ "cat", cmd_cat },         { "net", cmd_net },   { "ivshmem-server", shml_cmd_ivshmem_server },
 };
 
 int main(int argc, char **argv)
