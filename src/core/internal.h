@@ -110,13 +110,40 @@ static inline uint64_t align_up64(uint64_t v, uint64_t a)
 	return (v + a - 1u) & ~(a - 1u);
 }
 
+/* Port hooks, inline: on coherent machines they cost one test of a NULL pointer. */
+static inline uint64_t shml__now(const struct shml_chan *ch)
+{
+	const struct shml_port *p = ch->region->port;
+	return p->now_ns(p->ctx);
+}
+
+static inline void shml__clean(const struct shml_chan *ch, const void *ptr, size_t n)
+{
+	const struct shml_port *p = ch->region->port;
+	if (p->cache_clean)
+		p->cache_clean(p->ctx, ptr, n);
+}
+
+static inline void shml__invalidate(const struct shml_chan *ch, const void *ptr, size_t n)
+{
+	const struct shml_port *p = ch->region->port;
+	if (p->cache_invalidate)
+		p->cache_invalidate(p->ctx, ptr, n);
+}
+
+static inline uint32_t shml__peer_load(const struct shml_chan *ch, uint32_t off)
+{
+	return shm_load(ch->peer_line + off);
+}
+
+/* Write back our control line after changing it (non-coherent caches). */
+static inline void shml__publish_line(struct shml_chan *ch)
+{
+	shml__clean(ch, ch->self_line, CTL_USED);
+}
+
 /* session.c */
 int shml__valid_state(uint32_t s);
-uint64_t shml__now(const struct shml_chan *ch);
-void shml__clean(const struct shml_chan *ch, const void *ptr, size_t n);
-void shml__invalidate(const struct shml_chan *ch, const void *ptr, size_t n);
-uint32_t shml__peer_load(const struct shml_chan *ch, uint32_t off);
-void shml__publish_line(struct shml_chan *ch);
 void shml__ring_doorbell(struct shml_chan *ch);
 void shml__notify_if_waiting(struct shml_chan *ch, uint32_t events, uint32_t room);
 void shml__note_error(struct shml_chan *ch, int err);

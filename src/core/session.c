@@ -33,26 +33,6 @@ static const struct shml_port *port_of(const struct shml_chan *ch)
 	return ch->region->port;
 }
 
-uint64_t shml__now(const struct shml_chan *ch)
-{
-	const struct shml_port *p = port_of(ch);
-	return p->now_ns(p->ctx);
-}
-
-void shml__clean(const struct shml_chan *ch, const void *ptr, size_t n)
-{
-	const struct shml_port *p = port_of(ch);
-	if (p->cache_clean)
-		p->cache_clean(p->ctx, ptr, n);
-}
-
-void shml__invalidate(const struct shml_chan *ch, const void *ptr, size_t n)
-{
-	const struct shml_port *p = port_of(ch);
-	if (p->cache_invalidate)
-		p->cache_invalidate(p->ctx, ptr, n);
-}
-
 int shml__valid_state(uint32_t s)
 {
 	return s == SHML_STATE_CLOSED || s == SHML_STATE_SYNC || s == SHML_STATE_ACK ||
@@ -67,16 +47,6 @@ static void own_store(struct shml_chan *ch, uint32_t off, uint32_t v)
 static uint32_t own_load(const struct shml_chan *ch, uint32_t off)
 {
 	return shm_load(ch->self_line + off);
-}
-
-uint32_t shml__peer_load(const struct shml_chan *ch, uint32_t off)
-{
-	return shm_load(ch->peer_line + off);
-}
-
-void shml__publish_line(struct shml_chan *ch)
-{
-	shml__clean(ch, ch->self_line, CTL_USED);
 }
 
 /* ---- notification ----------------------------------------------------------- */
@@ -404,6 +374,16 @@ int shml__step(struct shml_chan *ch)
 {
 	uint32_t ps, pg, ppg;
 	int rc;
+	if (ch->state == SHML_STATE_EST && !ch->acct.active && !ch->reset_pending) {
+		/* The common case: established, and the peer still says so. */
+		shml__invalidate(ch, ch->peer_line, CTL_USED);
+		ps = shml__peer_load(ch, CTL_STATE);
+		pg = shml__peer_load(ch, CTL_GEN);
+		ppg = shml__peer_load(ch, CTL_PEER_GEN);
+		if ((ps == SHML_STATE_EST || ps == SHML_STATE_ACK) && pg == ch->peer_gen &&
+		    ppg == ch->gen)
+			return 1;
+	}
 	if (ch->state != SHML_STATE_EST)
 		repair_own_line(ch);
 	shml__invalidate(ch, ch->peer_line, CTL_USED);
