@@ -158,10 +158,21 @@ report() {
 		sed "s/^SHML /  $1: /" | tee -a "${RESULTS:-/dev/null}"
 }
 
-# used_doorbells NAME: the peer's port received interrupts (it slept and was woken
-# by doorbells, not by polling or timeouts).
+# used_doorbells NAME...: every peer that slept was woken by doorbells (its port
+# received interrupts), and with two or more names, at least one of them
+# slept. Which side sleeps depends on timing (a side answered within its spin
+# window never sleeps), so no single side is required to.
 used_doorbells() {
-	local n
-	n=$(tr -d '\r' <"$T/$1.log" | sed -n 's/^SHML port end .*interrupts=\([0-9]*\).*/\1/p' | tail -1)
-	[ -n "$n" ] && [ "$n" -gt 0 ] || die "$1 received no doorbell interrupts"
+	local name n w slept=0
+	for name in "$@"; do
+		n=$(tr -d '\r' <"$T/$name.log" |
+			sed -n 's/^SHML port end .*interrupts=\([0-9]*\).*/\1/p' | tail -1)
+		w=$(tr -d '\r' <"$T/$name.log" |
+			sed -n 's/^SHML port end .*waits=\([0-9]*\).*/\1/p' | tail -1)
+		[ -n "$n" ] && [ -n "$w" ] || die "$name: no port summary in its log"
+		[ "$w" -eq 0 ] || [ "$n" -gt 0 ] || die "$name slept $w times but received no doorbell"
+		[ "$w" -eq 0 ] || slept=1
+	done
+	[ "$#" -lt 2 ] || [ "$slept" -eq 1 ] ||
+		die "no peer of $* ever slept: doorbells were not exercised"
 }

@@ -125,8 +125,7 @@ two_linux)
 	joined 1
 	vm_done g0 "$G0" 240
 	vm_done g1 "$G1" 60
-	used_doorbells g0
-	used_doorbells g1
+	used_doorbells g0 g1
 	report g0
 	report g1
 	;;
@@ -140,8 +139,7 @@ linux_host)
 	wait_exit "$HOST" 240 || die "the host peer failed"
 	expect_pass host
 	vm_done g0 "$G0" 60
-	used_doorbells g0
-	used_doorbells host
+	used_doorbells g0 host
 	report g0
 	report host
 	;;
