@@ -20,9 +20,9 @@
  *     stores kept, then attach), or can close cleanly between two calls
  *     and re-attach. At most MAXK such events per side.
  *
- * Memory model. Every store of a side goes into that side's FIFO store
- * buffer (depth BUFSZ), drained to memory by a separate process at any
- * time. A load of an own field reads the newest buffered store to it, else
+ * Memory model. A side's stores go into that side's FIFO store buffer
+ * (depth BUFSZ), drained to memory by a separate process at any time (only
+ * the stores a later load can overtake: see "memory access" below). A load of an own field reads the newest buffered store to it, else
  * memory; a load of a peer field reads memory. A full fence waits until the
  * own buffer is empty. This is TSO: it gives exactly the store->load
  * reordering that the fences of §11.4 / §13 are there for. It is a valid
@@ -52,8 +52,8 @@
  *         discarded, no report of a message already delivered;
  *   P3    a delivered record carries the receiver's current peer_gen and the
  *         expected record seq (no data across sessions);
- *   P4/P5 once restarts stop, the system reaches quiescence (all processes
- *         blocked = Spin's `timeout`) only in a good state: both sides
+ *   P4/P5 the system reaches quiescence (all processes blocked = Spin's
+ *         `timeout`; restarts need not be used up) only in a good state: both sides
  *         established with each other, every message sent, the ring empty.
  *         A sleeper blocked while its data is there (lost wake-up) or a
  *         handshake that stalls fails this check. Deadlocks elsewhere are
@@ -64,13 +64,20 @@
  *   happens between honest peers, and resyncs are bounded (GENMAX).
  *
  * Bounds (spin -D...): NMSG messages, NSLOTS ring slots (power of two),
- * MAXK restarts/closes per side, BUFSZ store-buffer depth.
+ * MAXK restarts/closes per side (or MAXKA / MAXKB), BUFSZ store-buffer
+ * depth, GENMAX generations per side.
+ *
+ * Configurations: by default everything above. POLLING replaces notification
+ * by a perfect wake-up (a blocked side wakes when a peer field it decided on
+ * changes): the session machine, finals, accounting and ring stay exact and
+ * restarts become affordable. ALLBUF sends every store through the buffer.
  *
  * Mutants (spin -DMUTANT_x): each breaks one rule; each MUST fail.
  *   MUTANT_SLEEPER_NO_FENCE    no full fence between announce and re-check
  *   MUTANT_PUBLISHER_NO_FENCE  no full fence between publish and wait load
  *   MUTANT_NO_FINALS           ending a session writes no finals
  *   MUTANT_ATTACH_NO_FINALS    attach skips step 1 (finals of an EST line)
+ *   MUTANT_NO_RETIRE           no retiring of tx-finals (§7.5)
  *   MUTANT_ZERO_FIRST          enter SYNC zeroes positions before the state
  *   MUTANT_NO_REACK            missing row: ACK, ps == SYNC, pg != peer_gen
  *                              (treated as "stay")
@@ -79,10 +86,20 @@
  *   MUTANT_LATE_DOORBELL       the doorbell snapshot is taken after the
  *                              re-check instead of before the announce
  *
- * Proposed fixes (spin -DFIX_x), see docs/RELIABILITY.md:
- *   FIX_STATE_FIRST            entering SYNC stores state := SYNC before
- *                              gen and peer_gen (then positions), so a line
- *                              never shows EST with a new gen / peer_gen
+ * Proposed fixes of the two findings (docs/RELIABILITY.md): without them the
+ * model of the text as written fails.
+ *   FIX_SNAPSHOT   re-load state and gen after peer_gen; retry if either
+ *                  moved (a torn snapshot otherwise settles an account early
+ *                  and can make resyncs repeat forever)
+ *   FIX_FINALS     retire rx-finals like tx-finals, and let attach step 1
+ *                  write only the finals pairs that are missing (an
+ *                  interrupted §7.4 otherwise gets its finals overwritten)
+ *   FIX_ORDER      (rejected) load the snapshot in reverse store order
+ *
+ * Debugging: LAX_WALK drops the "discarded range still intact" check, so a
+ * trail runs on to its consequence; NO_RELABEL turns off the doorbell
+ * relabelling (a state-space reduction, see SLEEP). Every step prints a
+ * "T <side> ..." line: spin -t ... | grep '^ *T ' tells the story of a trail.
  */
 
 #ifndef NMSG
@@ -161,6 +178,8 @@ byte blen[2];
 byte events[2];              /* restarts and closes used per side */
 
 /* ghosts */
+byte dbv[2];                 /* a side's doorbell count (its own copy; global only
+                                so that the peer can relabel it, see SLEEP) */
 byte nextmsg = 1;            /* A's next message number (mirror of A's nm) */
 byte sent;                   /* bit m: message m was published (tx_pos stored) */
 byte recvd;                  /* bit m: message m was received (rx_pos stored) */
@@ -290,8 +309,8 @@ inline NOTIFY(evs, room) {
 		fi;
 		if
 		:: (room) == NOROOM || (room) >= t2 ->
-			d_step { notified = t1 >> 3; db = (db + 1) % DBMOD; t1 = 0; t2 = 0 };
-			STORE_BUF(F_DB, db)  /* then the platform signal: the sleeper blocks on F_DB */
+			d_step { notified = t1 >> 3; dbv[me] = (dbv[me] + 1) % DBMOD; t1 = 0; t2 = 0 };
+			STORE_BUF(F_DB, dbv[me])  /* then the platform signal: the sleeper blocks on F_DB */
 		:: else -> d_step { notified = NONE; t1 = 0; t2 = 0 }
 		fi
 	:: else ->
@@ -615,15 +634,16 @@ inline DATA(dry) {
 #ifdef POLLING
 /* Notification abstracted away: a perfect wake-up. The side blocks until a
  * peer field it based its last decision on has changed (state, gen and
- * peer_gen of its last snapshot; the peer position it waits for). */
+ * peer_gen of its last snapshot; while established, the peer position it
+ * waits for: positions are only read then). */
 inline SLEEP() {
 	printf("T %d waits\n", me);
 end_wait:
 	d_step {
 		MEM(1 - me, F_ST) != sps || MEM(1 - me, F_GEN) != spg ||
 		MEM(1 - me, F_PGEN) != sppg ||
-		(me == 0 && nm <= NMSG && MEM(1 - me, F_RX) != prs) ||
-		(me == 1 && MEM(1 - me, F_TX) != pts) ->
+		(st == EST && me == 0 && nm <= NMSG && MEM(1 - me, F_RX) != prs) ||
+		(st == EST && me == 1 && MEM(1 - me, F_TX) != pts) ->
 		sps = 0; spg = 0; sppg = 0
 	}
 }
@@ -631,7 +651,33 @@ end_wait:
 inline SLEEP() {
 	d_step {
 		ss = st; sg = gen;
-		ev = EV_S | (me == 1 -> EV_R : (nm <= NMSG -> EV_W : 0))
+		ev = EV_S | (me == 1 -> EV_R : (nm <= NMSG -> EV_W : 0));
+#ifndef NO_RELABEL
+		/* Canonical form: only this side compares the peer's doorbell, with
+		 * the snapshot d it takes below, and it holds none now. So shift
+		 * the peer's doorbell (memory, buffered store, the peer's count)
+		 * to make memory read 0: the same future, fewer states. */
+		t1 = MEM(1 - me, F_DB);
+		if
+		:: t1 != 0 ->
+			MEM(1 - me, F_DB) = 0;
+			dbv[1 - me] = (dbv[1 - me] + DBMOD - t1) % DBMOD;
+			bi = 0;
+			do
+			:: bi < blen[1 - me] ->
+				if
+				:: baddr[(1 - me) * BUFSZ + bi] == F_DB ->
+					bval[(1 - me) * BUFSZ + bi] = (bval[(1 - me) * BUFSZ + bi] + DBMOD - t1) % DBMOD
+				:: else -> skip
+				fi;
+				bi++
+			:: else -> break
+			od;
+			bi = 0
+		:: else -> skip
+		fi;
+		t1 = 0
+#endif
 	};
 #ifndef MUTANT_LATE_DOORBELL
 	LOAD_PEER(F_DB, d);
@@ -685,7 +731,7 @@ inline ATTACH() {
 		LOAD_OWN(F_PGEN, pgen);
 		LOAD_OWN(F_TX, tx);
 		LOAD_OWN(F_RX, rx);
-		LOAD_OWN(F_DB, db);
+		LOAD_OWN(F_DB, dbv[me]);
 		LOAD_OWN(F_WAIT, wseq);
 		wseq = wseq >> 3;
 		t1 = 0
@@ -754,7 +800,7 @@ proctype Side(bit me)
 	byte st, gen, pgen, tx, rx, txseq, rxseq, prs, pts;
 	bool aact, aprev;
 	byte agen, aend, aseen;
-	byte notified, wseq, db;
+	byte notified, wseq;
 	byte ps, pg, ppg, os;
 #ifdef POLLING
 	byte sps, spg, sppg;
@@ -770,7 +816,7 @@ restart:
 	d_step {
 		st = 0; gen = 0; pgen = 0; tx = 0; rx = 0; txseq = 0; rxseq = 0;
 		prs = 0; pts = 0; aact = 0; aprev = 0; agen = 0; aend = 0; aseen = 0;
-		notified = NONE; wseq = 0; db = 0; ps = 0; pg = 0; ppg = 0; os = 0;
+		notified = NONE; wseq = 0; ps = 0; pg = 0; ppg = 0; os = 0;
 		t1 = 0; t2 = 0; d = 0; ss = 0; sg = 0; ev = 0; cons = 0; p = 0;
 		ok = 0; exact = 0; v = 0; txstarted = 0; rxstarted = 0
 	};
