@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /** Wire protocol version carried in every domain slot (docs/PROTOCOL.md). */
-#define SHML_PROTOCOL_VERSION 2u
+#define SHML_PROTOCOL_VERSION 3u
 /** Magic carried in every domain slot: the bytes "SHML" in memory order. */
 #define SHML_MAGIC 0x4c4d4853u
 
@@ -313,6 +313,7 @@ struct shml_chan {
 	/* zero-copy bookkeeping */
 	int reserved, peeked;
 	int tx_started;                  /* we wrote into our ring in this session */
+	int rx_started;                  /* we consumed from our peer's ring in this session */
 	uint32_t reserved_len, reserved_skip, peeked_len;
 	/* reset accounting */
 	struct {

@@ -14,9 +14,6 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
-# The proposed fixes of the two protocol findings (see docs/RELIABILITY.md).
-# The "finding_*" entries check that the protocol as written still fails.
-FIX="-DFIX_SNAPSHOT -DFIX_FINALS"
 # notification configuration: sleeping, notification, store buffer exact
 N="-DNMSG=2 -DNSLOTS=2 -DMAXK=0"
 # restart configuration: each side restarts or closes once, perfect wake-up
@@ -26,28 +23,28 @@ V="-e assertion|invalid"
 # set name [verify.sh options] -- spin flags
 entries() {
 	cat <<EOF
-bounded notify -- $N $FIX
-bounded restart -- $R $FIX
-bounded finding_torn_snapshot -x -e recvd|disc|gc< -- $R -DFIX_FINALS
-bounded finding_finals_window -x -e agen|recvd|disc -- $R -DFIX_SNAPSHOT
-mutant mutant_sleeper_no_fence -x $V -- $N $FIX -DMUTANT_SLEEPER_NO_FENCE
-mutant mutant_publisher_no_fence -x $V -- $N $FIX -DMUTANT_PUBLISHER_NO_FENCE
-mutant mutant_no_dedupe_reset -x $V -- $N $FIX -DMUTANT_NO_SEQ
-mutant mutant_late_doorbell -x $V -- $N $FIX -DMUTANT_LATE_DOORBELL
-mutant mutant_no_finals -x $V -- $R $FIX -DMUTANT_NO_FINALS
-mutant mutant_attach_no_finals -x $V -- $R $FIX -DMUTANT_ATTACH_NO_FINALS
-mutant mutant_no_retire -x $V -- $R $FIX -DMUTANT_NO_RETIRE
-mutant mutant_zero_first -x $V -- $R $FIX -DMUTANT_ZERO_FIRST
-mutant mutant_no_reack -x $V -- $R $FIX -DMUTANT_NO_REACK
-mutant mutant_no_settle -x $V -- $R $FIX -DMUTANT_NO_SETTLE
-full notify_3msg -- -DNMSG=3 -DNSLOTS=2 -DMAXK=0 $FIX
-full notify_1slot -- -DNMSG=2 -DNSLOTS=1 -DMAXK=0 $FIX
-full notify_allbuf -- -DNMSG=2 -DNSLOTS=2 -DMAXK=0 -DALLBUF -DBUFSZ=2 $FIX
-full notify_livelock -p -- $N $FIX
-full restart_3msg -- -DPOLLING -DNMSG=3 -DNSLOTS=2 -DMAXK=1 $FIX
-full restart_twice_sweep -b 33 -m 3072 -- -DPOLLING -DNMSG=2 -DNSLOTS=2 -DMAXK=2 $FIX
-full restart_livelock -p -- $R $FIX
-full notify_restart_sweep -b 32 -m 2048 -- -DNMSG=1 -DNSLOTS=2 -DMAXK=1 $FIX
+bounded notify -- $N
+bounded restart -- $R
+mutant mutant_sleeper_no_fence -x $V -- $N -DMUTANT_SLEEPER_NO_FENCE
+mutant mutant_publisher_no_fence -x $V -- $N -DMUTANT_PUBLISHER_NO_FENCE
+mutant mutant_no_dedupe_reset -x $V -- $N -DMUTANT_NO_SEQ
+mutant mutant_late_doorbell -x $V -- $N -DMUTANT_LATE_DOORBELL
+mutant mutant_no_finals -x $V -- $R -DMUTANT_NO_FINALS
+mutant mutant_attach_no_finals -x $V -- $R -DMUTANT_ATTACH_NO_FINALS
+mutant mutant_no_retire -x $V -- $R -DMUTANT_NO_RETIRE
+mutant mutant_zero_first -x $V -- $R -DMUTANT_ZERO_FIRST
+mutant mutant_no_reack -x $V -- $R -DMUTANT_NO_REACK
+mutant mutant_no_settle -x $V -- $R -DMUTANT_NO_SETTLE
+mutant mutant_torn_snapshot -x -e recvd|disc|gc< -- $R -DMUTANT_TORN_SNAPSHOT
+mutant mutant_v2_finals -x -e agen|recvd|disc -- $R -DMUTANT_V2_FINALS
+full notify_3msg -- -DNMSG=3 -DNSLOTS=2 -DMAXK=0
+full notify_1slot -- -DNMSG=2 -DNSLOTS=1 -DMAXK=0
+full notify_allbuf -- -DNMSG=2 -DNSLOTS=2 -DMAXK=0 -DALLBUF -DBUFSZ=2
+full notify_livelock -p -- $N
+full restart_3msg -- -DPOLLING -DNMSG=3 -DNSLOTS=2 -DMAXK=1
+full restart_twice_sweep -b 33 -m 3072 -- -DPOLLING -DNMSG=2 -DNSLOTS=2 -DMAXK=2
+full restart_livelock -p -- $R
+full notify_restart_sweep -b 32 -m 2048 -- -DNMSG=1 -DNSLOTS=2 -DMAXK=1
 EOF
 }
 

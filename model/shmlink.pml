@@ -86,15 +86,19 @@
  *   MUTANT_LATE_DOORBELL       the doorbell snapshot is taken after the
  *                              re-check instead of before the announce
  *
- * Proposed fixes of the two findings (docs/RELIABILITY.md): without them the
- * model of the text as written fails.
- *   FIX_SNAPSHOT   re-load state and gen after peer_gen; retry if either
- *                  moved (a torn snapshot otherwise settles an account early
- *                  and can make resyncs repeat forever)
- *   FIX_FINALS     retire rx-finals like tx-finals, and let attach step 1
- *                  write only the finals pairs that are missing (an
- *                  interrupted §7.4 otherwise gets its finals overwritten)
- *   FIX_ORDER      (rejected) load the snapshot in reverse store order
+ * The two findings of the model against protocol v2, fixed in v3
+ * (docs/RELIABILITY.md); their v2 behaviour is kept as mutants:
+ *   MUTANT_TORN_SNAPSHOT       v2: state, gen and peer_gen read once each;
+ *                              a snapshot straddling the peer's stores
+ *                              settles an account early and can make
+ *                              resyncs repeat forever (v3 re-reads state
+ *                              and gen after peer_gen, retries if moved)
+ *   MUTANT_REVERSE_SNAPSHOT    a rejected fix: load in reverse store order
+ *                              (livelocks)
+ *   MUTANT_V2_FINALS           v2: rx-finals not retired, and attach step 1
+ *                              rewrites both finals pairs with the line's
+ *                              generation (an interrupted §7.4 then gets
+ *                              its finals overwritten)
  *
  * Debugging: LAX_WALK drops the "discarded range still intact" check, so a
  * trail runs on to its consequence; NO_RELABEL turns off the doorbell
@@ -442,7 +446,17 @@ inline STEP() {
 		}
 	:: else -> skip
 	fi;
-#ifdef FIX_SNAPSHOT
+#if defined(MUTANT_TORN_SNAPSHOT)
+	/* protocol v2: three plain loads */
+	LOAD_PEER(F_ST, ps);
+	LOAD_PEER(F_GEN, pg);
+	LOAD_PEER(F_PGEN, ppg);
+#elif defined(MUTANT_REVERSE_SNAPSHOT)
+	/* snapshot in the reverse order of the peer's stores */
+	LOAD_PEER(F_PGEN, ppg);
+	LOAD_PEER(F_GEN, pg);
+	LOAD_PEER(F_ST, ps);
+#else
 	/* consistent snapshot: re-read state and gen after peer_gen, retry if
 	 * either moved (within one gen a side's state only moves forward) */
 	do
@@ -456,15 +470,6 @@ inline STEP() {
 	   :: else -> d_step { t1 = 0; t2 = 0 }
 	   fi
 	od;
-#elif defined(FIX_ORDER)
-	/* snapshot in the reverse order of the peer's stores */
-	LOAD_PEER(F_PGEN, ppg);
-	LOAD_PEER(F_GEN, pg);
-	LOAD_PEER(F_ST, ps);
-#else
-	LOAD_PEER(F_ST, ps);
-	LOAD_PEER(F_GEN, pg);
-	LOAD_PEER(F_PGEN, ppg);
 #endif
 	printf("T %d step st=%d gen=%d pgen=%d | ps=%d pg=%d ppg=%d\n", me, st, gen, pgen, ps, pg, ppg);
 	if
@@ -598,7 +603,7 @@ inline DATA(dry) {
 		:: ok -> skip
 		:: !ok && pts != rx && dry -> ok = 1
 		:: !ok && pts != rx && !dry ->
-#ifdef FIX_FINALS
+#ifndef MUTANT_V2_FINALS
 			if        /* retiring rx-finals: first consumption of a session */
 			:: !rxstarted ->
 				STORE(F_FOF, 0);
@@ -740,7 +745,7 @@ inline ATTACH() {
 	:: os == EST ->
 #if defined(MUTANT_ATTACH_NO_FINALS)
 		skip
-#elif defined(FIX_FINALS)
+#elif !defined(MUTANT_V2_FINALS)
 		/* write only the pairs an interrupted end of session left missing:
 		 * a live session's pairs are retired (0), an ended one's match */
 		d_step { LOAD_OWN(F_FTX, t1); LOAD_OWN(F_FRX, t2) };

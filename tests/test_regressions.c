@@ -147,12 +147,77 @@ static void write_all_keeps_reset(void)
 	free(p->mem);
 }
 
+/*
+ * A process killed in the middle of ending a session (docs/PROTOCOL.md §7.4:
+ * finals written, the next generation stored, the state still EST). Its
+ * successor must keep those finals: rewriting them with the line's
+ * generation, which no data was ever sent or consumed in, made data the
+ * receiver had consumed count as discarded (found by the SPIN model).
+ */
+enum { CTL_GEN_OFF = 4, CTL_FINAL_GEN_OFF = 24, CTL_FINAL_TX_OFF = 28,
+       CTL_FINAL_OF_OFF = 32, CTL_FINAL_RX_OFF = 36 }; /* the control line, §4 */
+
+static void poke(uint8_t *line, uint32_t off, uint32_t v)
+{
+	memcpy(line + off, &v, 4); /* little-endian hosts only run these tests */
+}
+
+static void killed_while_ending_session(int sender_dies)
+{
+	struct tu_config t;
+	struct tu_pair p;
+	struct shml_channel_layout lay;
+	struct shml_chan successor;
+	struct shml_counters cnt;
+	struct shml_reset_info ri;
+	char buf[64];
+	int rc, resets = 0;
+	tu_config_init(&t, SHML_MODE_MESSAGE, 1024);
+	tu_pair_open(&p, &t.cfg, 1);
+	shml_channel_layout(&t.cfg, 0, &lay);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(shml_send(&p.a, "msg", 3), 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(shml_recv(&p.b, buf, sizeof(buf)), 3);
+	struct shml_chan *dying = sender_dies ? &p.a : &p.b;
+	uint8_t *line = (uint8_t *)p.mem + (sender_dies ? lay.side_a : lay.side_b);
+	if (sender_dies) {
+		poke(line, CTL_FINAL_GEN_OFF, dying->gen);
+		poke(line, CTL_FINAL_TX_OFF, dying->tx_pos);
+	} else {
+		poke(line, CTL_FINAL_OF_OFF, dying->peer_gen);
+		poke(line, CTL_FINAL_RX_OFF, dying->rx_pos);
+	}
+	poke(line, CTL_GEN_OFF, dying->gen ^ 0x5a5a5a5au); /* the kill comes here */
+	CHECK_EQ(shml_chan_open(sender_dies ? &p.ra : &p.rb, &successor, 0, NULL), 0);
+	struct shml_chan *sender = sender_dies ? &successor : &p.a;
+	struct shml_chan *receiver = sender_dies ? &p.b : &successor;
+	for (int i = 0; i < 20; i++) {
+		rc = shml_poll(sender);
+		if (rc == SHML_ERESET) {
+			resets++;
+			CHECK_EQ(shml_reset_info(sender, &ri), 0);
+			CHECK_EQ(ri.messages, 0); /* all three were consumed */
+			CHECK_EQ(ri.exact, 1);
+		}
+		shml_poll(receiver);
+	}
+	CHECK_EQ(shml_poll(sender), 1);
+	shml_get_counters(sender, &cnt);
+	CHECK_EQ(cnt.discarded_messages, 0);
+	/* The live sender hears of the reset (nothing lost); a successor only of losses. */
+	CHECK_EQ(resets, sender_dies ? 0 : 1);
+	free(p.mem);
+}
+
 int main(void)
 {
 	write_all_keeps_reset();
 	wait_keeps_reset();
 	close_while_peer_in_ack();
 	reset_report_settled_during_open();
+	killed_while_ending_session(0);
+	killed_while_ending_session(1);
 	printf("test_regressions: ok\n");
 	return 0;
 }

@@ -145,8 +145,24 @@ static void publish_tx(struct shml_chan *ch, uint32_t start, uint32_t new_tx)
 	count_op(ch);
 }
 
+/*
+ * We are about to consume in this session for the first time: our rx-finals
+ * describe an older session, and a successor must not take them for this
+ * one (retire them, docs/PROTOCOL.md §7.5), before the peer can see us move.
+ */
+static void begin_consume(struct shml_chan *ch)
+{
+	if (ch->rx_started)
+		return;
+	ch->rx_started = 1;
+	shm_store(ch->self_line + CTL_FINAL_OF, 0);
+	shm_store(ch->self_line + CTL_FINAL_RX, 0);
+	shml__publish_line(ch);
+}
+
 static void publish_rx(struct shml_chan *ch, uint32_t new_rx)
 {
+	begin_consume(ch);
 	ch->rx_pos = new_rx;
 	shm_store(ch->self_pos + POS_RX, new_rx);
 	shml__clean(ch, ch->self_pos, POS_USED);

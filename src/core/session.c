@@ -152,7 +152,7 @@ static void enter_sync(struct shml_chan *ch)
 	ch->peer_rx_seen = ch->peer_tx_seen = 0;
 	ch->reserved_len = ch->peeked_len = 0;
 	ch->reserved = ch->peeked = 0;
-	ch->tx_started = 0;
+	ch->tx_started = ch->rx_started = 0;
 	notify_state(ch);
 }
 
@@ -169,6 +169,24 @@ static void write_finals(struct shml_chan *ch, uint32_t gen, uint32_t tx, uint32
 		own_store(ch, CTL_FINAL_RX, rx);
 	}
 	shml__publish_line(ch);
+}
+
+/*
+ * Attach step 1 (docs/PROTOCOL.md §8): our predecessor died established.
+ * Write a finals pair only where it is missing. A pair is retired (0) while
+ * its session is live, so a nonzero pair equal to the position was written
+ * by an end of session that the predecessor did not finish (§7.4): its
+ * generation is the ended session's, and the line's generation may already
+ * be the next one, which no data was ever sent or consumed in.
+ */
+static void write_missing_finals(struct shml_chan *ch, uint32_t gen, uint32_t tx,
+                                 uint32_t peer_gen, uint32_t rx)
+{
+	if (own_load(ch, CTL_FINAL_TX) == tx)
+		tx = 0;
+	if (own_load(ch, CTL_FINAL_RX) == rx)
+		rx = 0;
+	write_finals(ch, gen, tx, peer_gen, rx);
 }
 
 /*
@@ -367,6 +385,39 @@ static void repair_own_line(struct shml_chan *ch)
 }
 
 /*
+ * Read the peer's state, generation and acknowledged generation as one
+ * consistent snapshot. The three words are separate stores, so a plain read
+ * can straddle a session change (the new state with the old generation, or
+ * an old acknowledgement beside a new state) and settle an account or
+ * resynchronise on a mix that never existed. Within one generation a
+ * side's state only moves forward and generations never repeat, so if state
+ * and generation read the same before and after the acknowledgement, the
+ * three belong together (docs/PROTOCOL.md §7.2). A peer that keeps
+ * changing them gets a bounded number of tries: 0 = no decision this time.
+ */
+enum { SNAPSHOT_TRIES = 4 };
+
+static int peer_snapshot(struct shml_chan *ch, uint32_t *ps, uint32_t *pg, uint32_t *ppg)
+{
+	for (int tries = 0; tries < SNAPSHOT_TRIES; tries++) {
+		shml__invalidate(ch, ch->peer_line, CTL_USED);
+		*ps = shml__peer_load(ch, CTL_STATE);
+		*pg = shml__peer_load(ch, CTL_GEN);
+		*ppg = shml__peer_load(ch, CTL_PEER_GEN);
+		if (shml__peer_load(ch, CTL_STATE) == *ps && shml__peer_load(ch, CTL_GEN) == *pg)
+			return 1;
+	}
+	return 0;
+}
+
+/* Does the peer's snapshot show it in our established session? */
+static int peer_in_our_session(const struct shml_chan *ch, uint32_t ps, uint32_t pg, uint32_t ppg)
+{
+	return (ps == SHML_STATE_EST || ps == SHML_STATE_ACK) && pg == ch->peer_gen &&
+	       ppg == ch->gen;
+}
+
+/*
  * One step of the state machine. Returns 1 when established, SHML_ENOTCONN,
  * SHML_EMISMATCH, or SHML_ERESET (once per reset, when its account is ready).
  */
@@ -374,26 +425,16 @@ int shml__step(struct shml_chan *ch)
 {
 	uint32_t ps, pg, ppg;
 	int rc;
-	if (ch->state == SHML_STATE_EST && !ch->acct.active && !ch->reset_pending) {
-		/* The common case: established, and the peer still says so. */
-		shml__invalidate(ch, ch->peer_line, CTL_USED);
-		ps = shml__peer_load(ch, CTL_STATE);
-		pg = shml__peer_load(ch, CTL_GEN);
-		ppg = shml__peer_load(ch, CTL_PEER_GEN);
-		if ((ps == SHML_STATE_EST || ps == SHML_STATE_ACK) && pg == ch->peer_gen &&
-		    ppg == ch->gen)
-			return 1;
-	}
+	if (ch->state == SHML_STATE_EST && !ch->acct.active && !ch->reset_pending &&
+	    peer_snapshot(ch, &ps, &pg, &ppg) && peer_in_our_session(ch, ps, pg, ppg))
+		return 1; /* the common case: established, and the peer still says so */
 	if (ch->state != SHML_STATE_EST)
 		repair_own_line(ch);
-	shml__invalidate(ch, ch->peer_line, CTL_USED);
-	ps = shml__peer_load(ch, CTL_STATE);
-	pg = shml__peer_load(ch, CTL_GEN);
-	ppg = shml__peer_load(ch, CTL_PEER_GEN);
+	if (!peer_snapshot(ch, &ps, &pg, &ppg))
+		return ch->state == SHML_STATE_EST ? 1 : SHML_ENOTCONN; /* decide next time */
 
 	if (ch->state == SHML_STATE_EST) {
-		if ((ps == SHML_STATE_EST || ps == SHML_STATE_ACK) && pg == ch->peer_gen &&
-		    ppg == ch->gen)
+		if (peer_in_our_session(ch, ps, pg, ppg))
 			goto out;
 		/* A peer that closed this session: deliver what it sent first (like EOF). */
 		if (ps == SHML_STATE_CLOSED && pg == ch->peer_gen && ppg == ch->gen &&
@@ -566,7 +607,7 @@ int shml_chan_open(struct shml_region *r, struct shml_chan *ch, uint32_t c,
 	ch->wait_seq = own_load(ch, CTL_WAIT) >> WAIT_SEQ_SHIFT;
 	own_store(ch, CTL_WAIT, ch->wait_seq << WAIT_SEQ_SHIFT);
 	if (os == SHML_STATE_EST)
-		write_finals(ch, og, otx, opg, orx);
+		write_missing_finals(ch, og, otx, opg, orx);
 	if (shml__valid_state(os)) {
 		ch->acct.gen = own_load(ch, CTL_FINAL_GEN);
 		ch->acct.end_tx = own_load(ch, CTL_FINAL_TX);
