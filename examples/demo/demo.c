@@ -973,7 +973,7 @@ static int report(double seconds)
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: %s [options]\n"
+	        "Usage: %s [options]\n"
 	        "  --kill-side consumer|producer|both   whom to SIGKILL and restart (consumer)\n"
 	        "  --kills N              kills over the run (3); 'both' alternates sides\n"
 	        "  --seconds S            run time (10)\n"

@@ -44,7 +44,6 @@ bad "ring_ba not a power of two" 2 "bad.ini:11: [channel ctl] ring_ba = 5K: a ri
 bad "ring too small" 2 "bad.ini:10: [channel ctl] ring = 32: a ring must be at least 64 bytes" "$R$D"'[channel ctl]\na = linux\nb = rtos\nring = 32\n'
 bad "region too small" 2 "bad.ini:2: [region] size = 64K is too small for its channels: they need 131712 bytes (128.6 KiB), 66176 more" '[region]\nsize = 64K\n'"$D"'[channel ctl]\na = linux\nb = rtos\nring = 64K\n'
 bad "unknown domain" 2 "bad.ini:9: [channel ctl] b = rtso: no domain is named 'rtso' (domains: linux, rtos)" "$R$D"'[channel ctl]\na = linux\nb = rtso\nring = 4K\n'
-bad "same pair twice" 2 "bad.ini:11: channels 'ctl' and 'log' both join linux and rtos" "$OK"'[channel log]\na = rtos\nb = linux\nring = 4K\n'
 bad "cacheline" 2 "bad.ini:3: [region] cacheline = 32: write 64 or 128" '[region]\nsize = 1M\ncacheline = 32\n'"$D$C"
 bad "name too long" 2 "bad.ini:3: domain name 'a_very_long_domain_name_of_40_chars_xx' is too long: 38 bytes, at most 31" "$R"'[domain a_very_long_domain_name_of_40_chars_xx]\nid = 1\n'
 bad "bad name characters" 2 "bad.ini:3: domain name 'my dom' may use only letters, digits" "$R"'[domain my dom]\nid = 1\n'
