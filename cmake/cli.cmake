@@ -9,6 +9,9 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(SHMLINK_INIH REQUIRED IMPORTED_TARGET inih)
 target_link_libraries(shmlink_cli PRIVATE PkgConfig::SHMLINK_INIH)
 target_compile_definitions(shmlink_cli PRIVATE SHMLINK_VERSION="${PROJECT_VERSION}")
+# `shmlink bench` runs the loops and writes the CSV of the bench programs
+# (bench/lib, cmake/bench.cmake); `shmlink demo` links the demo (cmake/demo.cmake).
+target_link_libraries(shmlink_cli PRIVATE shmlink_bench)
 
 # shmlink(1): plain roff, nothing to build.
 install(FILES ${PROJECT_SOURCE_DIR}/man/shmlink.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

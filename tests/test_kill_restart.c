@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Kill and restart: the demo (examples/shmlink_demo.c) streams messages
+ * Kill and restart: the demo (examples/demo/demo.c) streams messages
  * between two processes while SIGKILLing and restarting them, alternating
  * sides, and checks with its ledger that every message sent was received
  * exactly once or reported to the sender as discarded. Here: 100 kills in

@@ -176,6 +176,8 @@ int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_net(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 /* True if @arg is -h or --help. */
 int cli_is_help(const char *arg);
@@ -214,12 +216,24 @@ struct cli_end {
 };
 
 /*
+ * What every channel command does first: load @config and find the region
+ * file (@region, i.e. --region, or [host] path). Returns 0 or CLI_USAGE
+ * (message printed); cli_config_free() after, also on failure.
+ */
+int cli_load_region(struct cli_config *c, const char *config, const char *region,
+                    const char **path);
+
+/*
  * Resolve CHANNEL and --as (NULL: default, see cli_region.c), map the region
  * file, lock our end against other local processes, attach and open.
  * Returns 0, CLI_FAIL or CLI_USAGE (message printed).
  */
 int cli_end_open(struct cli_end *e, struct cli_config *c, const char *path, const char *channel,
                  const char *as, const char *cmd);
+/* The same with channel options (NULL: defaults), e.g. spin_ns = 0 to sleep at once. */
+int cli_end_open_opts(struct cli_end *e, struct cli_config *c, const char *path,
+                      const char *channel, const char *as, const char *cmd,
+                      const struct shml_chan_opts *opts);
 /* Close the channel end (peer sees CLOSED), unlock, unmap. Idempotent. */
 void cli_end_close(struct cli_end *e);
 

@@ -892,7 +892,6 @@ static void free_sections(struct parse *p)
 
 static int interpret(struct parse *p)
 {
-	struct cli_config *c = p->c;
 	struct section *region = NULL, *xen = NULL;
 	/* [region] and the domains first: channels name domains, wherever they are. */
 	for (int i = 0; i < p->n_secs && !p->failed; i++) {
@@ -925,19 +924,12 @@ static int interpret(struct parse *p)
 	}
 	if (p->failed)
 		return 0;
-	/* Two channels joining the same pair would share one notification path. */
-	for (uint32_t i = 0; i < c->n_channels; i++)
-		for (uint32_t j = 0; j < i; j++) {
-			const struct cli_channel *x = &c->channels[j], *y = &c->channels[i];
-			if ((x->a == y->a && x->b == y->b) || (x->a == y->b && x->b == y->a)) {
-				perr(p, y->line,
-				     "channels '%s' and '%s' both join %s and %s: use one channel "
-				     "(line %d) per pair of domains",
-				     x->name, y->name, c->domains[x->a].name, c->domains[x->b].name,
-				     x->line);
-				return 0;
-			}
-		}
+	/*
+	 * Two channels may join the same pair of domains (e.g. control and
+	 * data): each channel has its own control lines, doorbell words and
+	 * notification (futex word, ivshmem vector, Xen event channel), so
+	 * nothing is shared between them but the region.
+	 */
 	if (xen && !do_xen_evtchn(p, xen))
 		return 0;
 	return 1;

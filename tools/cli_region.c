@@ -159,8 +159,23 @@ static int choose_side(struct cli_end *e, int fd, const char *as, const char *cm
 	                       ch->name, na, nb, na, nb);
 }
 
+int cli_load_region(struct cli_config *c, const char *config, const char *region, const char **path)
+{
+	if (cli_config_load(c, config) != 0)
+		return CLI_USAGE;
+	*path = cli_region_path(c, region);
+	return *path ? 0 : CLI_USAGE;
+}
+
 int cli_end_open(struct cli_end *e, struct cli_config *c, const char *path, const char *channel,
                  const char *as, const char *cmd)
+{
+	return cli_end_open_opts(e, c, path, channel, as, cmd, NULL);
+}
+
+int cli_end_open_opts(struct cli_end *e, struct cli_config *c, const char *path,
+                      const char *channel, const char *as, const char *cmd,
+                      const struct shml_chan_opts *opts)
 {
 	uint64_t fsize;
 	int ch, rc, fd;
@@ -230,7 +245,7 @@ int cli_end_open(struct cli_end *e, struct cli_config *c, const char *path, cons
 	shml_host_port_init(&e->port);
 	rc = shml_region_attach(&e->region, &c->cfg, e->self, e->hr.mem, e->hr.size, &e->port);
 	if (rc == 0)
-		rc = shml_chan_open(&e->region, &e->ch, e->chan, NULL);
+		rc = shml_chan_open(&e->region, &e->ch, e->chan, opts);
 	if (rc != 0) {
 		cli_err("%s: cannot attach as %s: %s", path, c->domains[e->self].name,
 		        shml_strerror(rc));

@@ -245,11 +245,9 @@ static int xfer_open(struct xfer *x, const char *config, const char *channel, co
 	const char *path;
 	int rc;
 	x->e.lock_fd = -1; /* nothing to close until cli_end_open() */
-	if (cli_config_load(&x->c, config) != 0)
-		return CLI_USAGE;
-	path = cli_region_path(&x->c, region);
-	if (!path)
-		return CLI_USAGE;
+	rc = cli_load_region(&x->c, config, region, &path);
+	if (rc)
+		return rc;
 	rc = cli_end_open(&x->e, &x->c, path, channel, as, x->cmd);
 	if (rc)
 		return rc;

@@ -23,6 +23,8 @@ static const char usage[] =
         "  recv CONFIG CHANNEL [FILE]    receive into a file or stdout until end of file\n"
         "  cat CONFIG CHANNEL            stdin into the channel, the channel onto stdout\n"
         "  net CONFIG CHANNEL            an IP network link (TUN/TAP interface) over a channel\n"
+        "  bench CONFIG CHANNEL          throughput, latency and notifications over a channel\n"
+        "  demo [OPTIONS]                the kill-and-restart demo of 'make demo' (no CONFIG)\n"
         "  ivshmem-server [OPTIONS]      a QEMU ivshmem server for doorbell guests (no CONFIG)\n"
         "\n"
         "Each command takes --help. Exit status: 0 success, 1 runtime failure,\n"
@@ -34,9 +36,17 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "layout", cmd_layout },   { "gen", cmd_gen },   { "init", cmd_init },
-	{ "inspect", cmd_inspect }, { "send", cmd_send }, { "recv", cmd_recv },
-	{ "cat", cmd_cat },         { "net", cmd_net },   { "ivshmem-server", shml_cmd_ivshmem_server },
+	{ "layout", cmd_layout },
+	{ "gen", cmd_gen },
+	{ "init", cmd_init },
+	{ "inspect", cmd_inspect },
+	{ "send", cmd_send },
+	{ "recv", cmd_recv },
+	{ "cat", cmd_cat },
+	{ "net", cmd_net },
+	{ "bench", cmd_bench },
+	{ "demo", cmd_demo },
+	{ "ivshmem-server", shml_cmd_ivshmem_server },
 };
 
 int main(int argc, char **argv)

@@ -44,7 +44,6 @@ bad "ring_ba not a power of two" 2 "bad.ini:11: [channel ctl] ring_ba = 5K: a ri
 bad "ring too small" 2 "bad.ini:10: [channel ctl] ring = 32: a ring must be at least 64 bytes" "$R$D"'[channel ctl]\na = linux\nb = rtos\nring = 32\n'
 bad "region too small" 2 "bad.ini:2: [region] size = 64K is too small for its channels: they need 131712 bytes (128.6 KiB), 66176 more" '[region]\nsize = 64K\n'"$D"'[channel ctl]\na = linux\nb = rtos\nring = 64K\n'
 bad "unknown domain" 2 "bad.ini:9: [channel ctl] b = rtso: no domain is named 'rtso' (domains: linux, rtos)" "$R$D"'[channel ctl]\na = linux\nb = rtso\nring = 4K\n'
-bad "same pair twice" 2 "bad.ini:11: channels 'ctl' and 'log' both join linux and rtos" "$OK"'[channel log]\na = rtos\nb = linux\nring = 4K\n'
 bad "cacheline" 2 "bad.ini:3: [region] cacheline = 32: write 64 or 128" '[region]\nsize = 1M\ncacheline = 32\n'"$D$C"
 bad "name too long" 2 "bad.ini:3: domain name 'a_very_long_domain_name_of_40_chars_xx' is too long: 38 bytes, at most 31" "$R"'[domain a_very_long_domain_name_of_40_chars_xx]\nid = 1\n'
 bad "bad name characters" 2 "bad.ini:3: domain name 'my dom' may use only letters, digits" "$R"'[domain my dom]\nid = 1\n'
@@ -89,6 +88,24 @@ bad "--as of another channel" 2 "--as fw: channel 'ctl' joins linux and rtos, no
 bad "--as unknown" 2 "--as nobody: no domain is named 'nobody'" "$OK$H" recv bad.ini ctl --as nobody
 bad "--count and FILE" 2 "give either FILE or --count, not both" "$OK$H" send bad.ini ctl file --count 3
 bad "--size without --count" 2 "--size goes with --count" "$OK$H" send bad.ini ctl --size 10
+bad "bench --side" 2 "--side C: write A, B or both" "$OK$H" bench bad.ini ctl --side C
+bad "bench --sizes empty item" 2 "--sizes 64,,1K: give sizes separated by commas" "$OK$H" bench bad.ini ctl --sizes 64,,1K
+bad "bench --sizes 0" 2 "--sizes: '0' is not a size from 1 to 16M" "$OK$H" bench bad.ini ctl --sizes 0
+bad "bench --sizes not a size" 2 "--sizes: 'big' is not a size" "$OK$H" bench bad.ini ctl --sizes 64,big
+bad "bench --seconds 0" 2 "--seconds 0: give seconds, more than 0 and at most 3600" "$OK$H" bench bad.ini ctl --seconds 0
+bad "bench --wait" 2 "--wait lazy: write spin, busy or block" "$OK$H" bench bad.ini ctl --wait lazy
+bad "bench --timeout" 2 "--timeout x: give seconds, more than 0" "$OK$H" bench bad.ini ctl --timeout x
+bad "bench --csv on side B" 2 "--csv goes with side A: side B only answers" "$OK$H" bench bad.ini ctl --side B --csv out.csv
+bad "bench size above max_message" 2 "--sizes: 4096 is larger than channel 'ctl''s max message (2040 bytes)" "$OK$H" bench bad.ini ctl --sizes 64,4K
+bad "bench channel too small" 2 "channel 'ctl' carries messages of at most 24 bytes; bench needs 64" "$R$D"'[channel ctl]\na = linux\nb = rtos\nring = 64\n'"$H" bench bad.ini ctl
+bad "bench unknown channel" 2 "no channel is named 'nope' in bad.ini (channels: ctl)" "$OK$H" bench bad.ini nope
+bad "bench no CHANNEL" 2 "no CHANNEL given" "$OK$H" bench bad.ini
+bad "bench too many arguments" 2 "too many arguments" "$OK$H" bench bad.ini ctl extra
+bad "demo --kills" 2 "demo: --kills x: give a number from 0 to 100000" "$OK" demo --kills x
+bad "demo --mode" 2 "demo: --mode fast: write message or stream" "$OK" demo --mode fast
+bad "demo --seconds" 2 "demo: --seconds -1: give seconds, more than 0 and at most 86400" "$OK" demo --seconds -1
+bad "demo unknown option" 2 "demo: unknown option '--frob'" "$OK" demo --frob
+bad "demo missing value" 2 "demo: --kills needs a value" "$OK" demo --kills
 bad "--iterations without --watch" 2 "--iterations goes with --watch" "$OK$H" inspect bad.ini --iterations 2
 bad "bad --interval" 2 "--interval 0: give seconds, at least 0.01" "$OK$H" inspect bad.ini --watch --interval 0
 
@@ -99,6 +116,8 @@ bad "ambiguous end" 2 "neither end is in use here: say which end we are with --a
 bad "--size above max_message" 2 "--size 5000: larger than channel 'ctl''s max message (2040 bytes)" "$OK$H" send bad.ini ctl --as linux --count 1 --size 5000
 bad "--count on a stream channel" 2 "--count counts messages, and stream channel 'ctl' has none" "$OK"'mode = stream\n'"$H" recv bad.ini ctl --as rtos --count 1
 bad "input file missing" 1 "nothere: No such file or directory" "$OK$H" send bad.ini ctl --as linux nothere
+bad "bench csv not writable" 1 "nodir/out.csv: No such file or directory" "$OK$H" bench bad.ini ctl --csv nodir/out.csv
+bad "bench without a peer" 1 "no answer from rtos for 0.3 s (--timeout): is 'shmlink bench ... --side B' running there?" "$OK$H" bench bad.ini ctl --side A --timeout 0.3
 bad "timeout without a peer" 1 "nothing moved for 0.3 s (--timeout): is the peer's end open?" "$OK$H" recv bad.ini ctl --as rtos --timeout 0.3
 truncate -s 1000 "$(region e)"
 bad "region file too small" 1 "run 'shmlink init bad.ini'" "$OK$H" send bad.ini ctl --as linux --count 1

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# layout, init (create, grow, refuse to shrink), gen qemu, --help/--version.
+# layout, init (create, grow, refuse to shrink), gen qemu, --help/--version,
+# two channels between the same pair of domains.
 . "$(dirname "$0")/lib.sh"
 
 cfg="$T/m.ini"
@@ -9,7 +10,7 @@ path=$(region m)
 # --help and --version, for the tool and every command.
 "$SHMLINK" --help | grep -q "Commands:" || fail "--help"
 "$SHMLINK" --version | grep -Eq '^shmlink [0-9]+\.[0-9]+' || fail "--version"
-for c in layout gen init inspect send recv cat; do
+for c in layout gen init inspect send recv cat bench demo; do
 	"$SHMLINK" $c --help | grep -q "^Usage: shmlink $c" || fail "$c --help"
 	"$SHMLINK" help $c | grep -q "^Usage: shmlink $c" || fail "help $c"
 done
@@ -63,3 +64,32 @@ grep -q -- "-device ivshmem-doorbell,chardev=shm0-chr,vectors=1,id=shm0" "$T/qem
 # Commas in paths are doubled for QEMU.
 write_config "$T/q3.ini" message 64K '[qemu]' 'mem_path = /dev/shm/a,b'
 "$SHMLINK" gen qemu "$T/q3.ini" --domain linux | grep -q "mem-path=/dev/shm/a,,b," || fail "comma escape"
+
+# Two channels between the same two domains (control + data) are allowed, and
+# work at the same time without disturbing each other.
+{
+	printf '[region]\nsize = 1M\n[domain linux]\nid = 1\n[domain rtos]\nid = 2\n'
+	printf '[channel ctl]\na = linux\nb = rtos\nring = 16K\n'
+	printf '[channel data]\na = rtos\nb = linux\nring = 64K\nmode = stream\n'
+	printf '[host]\npath = %s\n' "$(region pair)"
+} >"$T/pair.ini"
+"$SHMLINK" layout "$T/pair.ini" >"$T/layout" || fail "layout of two channels for one pair"
+grep -q "channel 1: data (stream)" "$T/layout" && grep -q "channel 0: ctl (message" "$T/layout" || fail "layout: $(cat "$T/layout")"
+"$SHMLINK" init "$T/pair.ini" >/dev/null
+head -c 300000 /dev/urandom >"$T/pair-in"
+"${LIMIT[@]}" 60 "$SHMLINK" recv "$T/pair.ini" ctl --as rtos "$T/pair-ctl" --timeout 30 &
+r1=$!
+"${LIMIT[@]}" 60 "$SHMLINK" recv "$T/pair.ini" data --as linux "$T/pair-data" --timeout 30 &
+r2=$!
+PIDS+=("$r1" "$r2")
+"${LIMIT[@]}" 60 "$SHMLINK" send "$T/pair.ini" ctl --as linux "$T/pair-in" --timeout 30 &
+s1=$!
+PIDS+=("$s1")
+"${LIMIT[@]}" 60 "$SHMLINK" send "$T/pair.ini" data --as rtos "$T/pair-in" --timeout 30 ||
+	fail "send on channel data"
+wait_ok "$s1"
+wait_ok "$r1"
+wait_ok "$r2"
+[ "$(sha "$T/pair-ctl")" = "$(sha "$T/pair-in")" ] || fail "channel ctl: sha256 differs"
+[ "$(sha "$T/pair-data")" = "$(sha "$T/pair-in")" ] || fail "channel data: sha256 differs"
+echo "two channels between linux and rtos: both transfers intact"
