@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../src/port/cpu_relax.h"
+
 #define BENCH_MAX_SIZES 32
 
 /* Options common to every bench program (bench_parse_opts()). */
@@ -62,13 +64,7 @@ int bench_ncpus(void);
 
 static inline void bench_relax(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-	__asm__ __volatile__("yield" ::: "memory");
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
+	shml_cpu_relax();
 }
 
 /* Statistics of @n samples (sorted in place). */

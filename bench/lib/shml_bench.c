@@ -1,19 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The shmlink benchmark loops: see shml_bench.h. */
 #include "shml_bench.h"
+#include "bench_util.h"
 
 #include <string.h>
 
-static inline void relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-	__asm__ __volatile__("yield" ::: "memory");
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
-}
 
 static uint64_t now_ns(const struct shml_chan *ch)
 {
@@ -54,7 +45,7 @@ struct spin {
 
 static int spin_again(struct shml_bench_loop *l, struct spin *s)
 {
-	relax();
+	bench_relax();
 	if (++s->n & 1023u)
 		return 1;
 	if (!s->deadline)
@@ -80,7 +71,7 @@ int shml_bench_connect(struct shml_chan *ch, uint64_t timeout_ns)
 			return rc;
 		if (now_ns(ch) > deadline)
 			return SHML_ETIMEDOUT;
-		relax();
+		bench_relax();
 	}
 }
 

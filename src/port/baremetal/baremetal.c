@@ -5,6 +5,8 @@
  */
 #include "shmlink_baremetal.h"
 
+#include "../cpu_relax.h"
+
 uint64_t shml_baremetal_now_ns(void *ctx)
 {
 	struct shml_baremetal *bm = ctx;
@@ -24,15 +26,8 @@ void shml_baremetal_relax(void *ctx)
 	(void)ctx;
 #if (defined(__arm__) || defined(__aarch64__)) && defined(SHML_BAREMETAL_RELAX_WFE)
 	__asm__ __volatile__("wfe" ::: "memory");
-#elif defined(__arm__) || defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory"); /* a NOP on cores without SMT */
-#elif defined(__i386__) || defined(__x86_64__)
-	__asm__ __volatile__("pause" ::: "memory");
-#elif defined(__riscv)
-	/* Zihintpause PAUSE (FENCE W,0): a plain fence hint on older cores. */
-	__asm__ __volatile__(".4byte 0x0100000f" ::: "memory");
 #else
-	__asm__ __volatile__("" ::: "memory");
+	shml_cpu_relax();
 #endif
 }
 

@@ -8,6 +8,7 @@
  * The mapping is shared, so the futexes are the non-private kind.
  */
 #include "shmlink_host.h"
+#include "../cpu_relax.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,13 +60,7 @@ static int host_wait(void *ctx, struct shml_chan *ch, const volatile uint32_t *p
 static void host_relax(void *ctx)
 {
 	(void)ctx;
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-	__asm__ __volatile__("yield" ::: "memory");
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
+	shml_cpu_relax();
 }
 
 void shml_host_port_init(struct shml_port *port)

@@ -5,6 +5,7 @@
  * optionally with one file descriptor by SCM_RIGHTS).
  */
 #include "ivshmem_internal.h"
+#include "../cpu_relax.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -77,13 +78,7 @@ uint64_t shml__ivs_now(void *ctx)
 void shml__ivs_relax(void *ctx)
 {
 	(void)ctx;
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-	__asm__ __volatile__("yield" ::: "memory");
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
+	shml_cpu_relax();
 }
 
 uint64_t shml__ivs_drain(int efd)

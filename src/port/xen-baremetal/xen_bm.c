@@ -7,6 +7,8 @@
 #include "shmlink_xen_bm.h"
 #include "shmlink_xen.h"
 
+#include "../cpu_relax.h"
+
 #if !defined(__aarch64__)
 #error "the Xen baremetal port is AArch64 only"
 #endif
@@ -102,7 +104,7 @@ uint64_t shml_xen_bm_now_ns(void *ctx)
 static void bm_relax(void *ctx)
 {
 	(void)ctx;
-	__asm__ __volatile__("yield" ::: "memory");
+	shml_cpu_relax();
 }
 
 static uint64_t *si_word(struct shml_xen_bm *bm, unsigned off)

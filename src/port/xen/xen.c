@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "shmlink_xen.h"
+#include "../cpu_relax.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -125,13 +126,7 @@ static uint64_t xen_now(void *ctx)
 static void xen_relax(void *ctx)
 {
 	(void)ctx;
-#if defined(__aarch64__) || defined(__arm__)
-	__asm__ __volatile__("yield" ::: "memory");
-#elif defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
+	shml_cpu_relax();
 }
 
 /* ---- device tree --------------------------------------------------------------------- */
