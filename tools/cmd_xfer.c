@@ -437,6 +437,59 @@ static int send_one(struct xfer *x, const uint8_t *buf, size_t len)
 	}
 }
 
+/* What send and recv share on their command lines. */
+struct xfer_args {
+	const char *as, *region, *file;
+	uint64_t count;
+	int have_count;
+};
+
+/* Handle option @o if it is one of the shared ones: 1 (with *@rc set), or 0. */
+static int common_option(const char *cmd, int o, struct xfer *x, struct xfer_args *a, int *rc)
+{
+	*rc = CLI_OK;
+	switch (o) {
+	case 'a':
+		a->as = optarg;
+		return 1;
+	case 'n':
+		if (cli_parse_uint(optarg, UINT64_MAX, &a->count) != 0)
+			*rc = cli_usage_error(cmd, "--count %s: not a number", optarg);
+		a->have_count = 1;
+		return 1;
+	case 'r':
+		a->region = optarg;
+		return 1;
+	case 't':
+		if (cli_parse_seconds(optarg, &x->timeout) != 0)
+			*rc = cli_usage_error(cmd, "--timeout %s: give seconds", optarg);
+		return 1;
+	case 'q':
+		x->quiet = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* CONFIG CHANNEL [FILE] after the options, then open the channel. */
+static int open_positional(const char *cmd, int argc, char **argv, struct xfer *x,
+                           struct xfer_args *a)
+{
+	int rc;
+	if (argc - optind < 2)
+		return cli_usage_error(cmd, argc - optind ? "no CHANNEL given" : "no CONFIG given");
+	if (argc - optind > 3)
+		return cli_usage_error(cmd, "too many arguments");
+	if (argc - optind == 3)
+		a->file = argv[optind + 2];
+	if (a->have_count && a->file && strcmp(cmd, "send") == 0)
+		return cli_usage_error(cmd, "give either FILE or --count, not both");
+	rc = xfer_open(x, argv[optind], argv[optind + 1], a->as, a->region);
+	if (rc)
+		xfer_close(x);
+	return rc;
+}
+
 int cmd_send(int argc, char **argv)
 {
 	static const struct option opts[] = { { "as", required_argument, NULL, 'a' },
@@ -448,63 +501,42 @@ int cmd_send(int argc, char **argv)
 		                              { "help", no_argument, NULL, 'h' },
 		                              { 0, 0, 0, 0 } };
 	struct xfer x;
-	const char *as = NULL, *region = NULL, *file = NULL;
-	uint64_t count = 0, size = 1024;
-	int o, rc, fd = STDIN_FILENO, have_count = 0, have_size = 0, msg;
+	struct xfer_args a = { 0 };
+	const char *file;
+	uint64_t count, size = 1024;
+	int o, rc, fd = STDIN_FILENO, have_count, have_size = 0, msg;
 	uint8_t *buf = NULL;
 	size_t chunk;
 	memset(&x, 0, sizeof(x));
 	x.cmd = "send";
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+		if (common_option("send", o, &x, &a, &rc)) {
+			if (rc)
+				return rc;
+			continue;
+		}
 		switch (o) {
 		case 'h':
 			fputs(send_help, stdout);
 			return CLI_OK;
-		case 'a':
-			as = optarg;
-			break;
-		case 'n':
-			if (cli_parse_uint(optarg, UINT64_MAX, &count) != 0)
-				return cli_usage_error("send", "--count %s: not a number", optarg);
-			have_count = 1;
-			break;
 		case 's':
 			if (cli_parse_size(optarg, &size) != 0 || size > INT32_MAX)
 				return cli_usage_error("send", "--size %s: not a size", optarg);
 			have_size = 1;
 			break;
-		case 'r':
-			region = optarg;
-			break;
-		case 't':
-			if (cli_parse_seconds(optarg, &x.timeout) != 0)
-				return cli_usage_error("send", "--timeout %s: give seconds",
-				                       optarg);
-			break;
-		case 'q':
-			x.quiet = 1;
-			break;
 		default:
 			return cli_bad_option("send", argv);
 		}
 	}
-	if (argc - optind < 2)
-		return cli_usage_error("send",
-		                       argc - optind ? "no CHANNEL given" : "no CONFIG given");
-	if (argc - optind > 3)
-		return cli_usage_error("send", "too many arguments");
-	if (argc - optind == 3)
-		file = argv[optind + 2];
-	if (have_count && file)
-		return cli_usage_error("send", "give either FILE or --count, not both");
-	if (have_size && !have_count)
+	if (have_size && !a.have_count && argc - optind >= 2 && argc - optind <= 3)
 		return cli_usage_error("send", "--size goes with --count");
-	rc = xfer_open(&x, argv[optind], argv[optind + 1], as, region);
-	if (rc) {
-		xfer_close(&x);
+	rc = open_positional("send", argc, argv, &x, &a);
+	if (rc)
 		return rc;
-	}
+	file = a.file;
+	count = a.count;
+	have_count = a.have_count;
 	msg = x.e.ch.mode == SHML_MODE_MESSAGE;
 	if (have_count && msg && size == 0) {
 		xfer_close(&x);
@@ -580,54 +612,33 @@ int cmd_recv(int argc, char **argv)
 		                              { "help", no_argument, NULL, 'h' },
 		                              { 0, 0, 0, 0 } };
 	struct xfer x;
-	const char *as = NULL, *region = NULL, *file = NULL;
-	uint64_t count = 0;
-	int o, rc, fd = STDOUT_FILENO, have_count = 0, msg;
+	struct xfer_args a = { 0 };
+	const char *file;
+	uint64_t count;
+	int o, rc, fd = STDOUT_FILENO, have_count, msg;
 	uint8_t *buf;
 	size_t cap;
 	memset(&x, 0, sizeof(x));
 	x.cmd = "recv";
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
-		switch (o) {
-		case 'h':
+		if (common_option("recv", o, &x, &a, &rc)) {
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (o == 'h') {
 			fputs(recv_help, stdout);
 			return CLI_OK;
-		case 'a':
-			as = optarg;
-			break;
-		case 'n':
-			if (cli_parse_uint(optarg, UINT64_MAX, &count) != 0)
-				return cli_usage_error("recv", "--count %s: not a number", optarg);
-			have_count = 1;
-			break;
-		case 'r':
-			region = optarg;
-			break;
-		case 't':
-			if (cli_parse_seconds(optarg, &x.timeout) != 0)
-				return cli_usage_error("recv", "--timeout %s: give seconds",
-				                       optarg);
-			break;
-		case 'q':
-			x.quiet = 1;
-			break;
-		default:
-			return cli_bad_option("recv", argv);
 		}
+		return cli_bad_option("recv", argv);
 	}
-	if (argc - optind < 2)
-		return cli_usage_error("recv",
-		                       argc - optind ? "no CHANNEL given" : "no CONFIG given");
-	if (argc - optind > 3)
-		return cli_usage_error("recv", "too many arguments");
-	if (argc - optind == 3)
-		file = argv[optind + 2];
-	rc = xfer_open(&x, argv[optind], argv[optind + 1], as, region);
-	if (rc) {
-		xfer_close(&x);
+	rc = open_positional("recv", argc, argv, &x, &a);
+	if (rc)
 		return rc;
-	}
+	file = a.file;
+	count = a.count;
+	have_count = a.have_count;
 	msg = x.e.ch.mode == SHML_MODE_MESSAGE;
 	if (have_count && !msg) {
 		xfer_close(&x);
