@@ -14,6 +14,7 @@ target_compile_options(shmlink_tiny_static PRIVATE ${SHMLINK_FREESTANDING_FLAGS}
 set_target_properties(shmlink_tiny_static PROPERTIES C_EXTENSIONS OFF)
 
 add_executable(test_tiny ${PROJECT_SOURCE_DIR}/tests/tiny/test_tiny.c)
+target_include_directories(test_tiny PRIVATE ${PROJECT_SOURCE_DIR}/tests)
 target_link_libraries(test_tiny PRIVATE shmlink_tiny_static)
 add_test(NAME test_tiny COMMAND test_tiny)
 set_tests_properties(test_tiny PROPERTIES LABELS unit TIMEOUT 120)

@@ -12,18 +12,11 @@
 #include <string.h>
 
 #include "shmlink.h"
+#include "testutil.h" /* CHECK() only: testutil.c needs the full core */
 
 #ifndef SHML_CONFIG_TINY
 #error "build with -DSHML_CONFIG_TINY"
 #endif
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-			exit(1);                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* Any hash will do here: both ends use the same one (a generated header's PREFIX_HASH). */
 #define HASH 0x5eed5eed5eed5eedull
