@@ -4,9 +4,13 @@
 #   cross_core_TARGET        the core built freestanding with -Werror for
 #                            cortex-m4, cortex-m0plus, aarch64, riscv64, i686:
 #                            only memcpy/memset undefined, no atomic RMW
-#                            instructions, no .data/.bss
-#   cross_minimal_TARGET     examples/baremetal/minimal.c links (aarch64,
-#                            riscv64, i686; the Cortex-M images run below)
+#                            instructions, no .data/.bss; each SHML_CONFIG_*
+#                            switch builds alone
+#   cross_budget_cortex-m4   issue 8's budget: the tiny profile's core has
+#                            <= 4096 B .text and no .data/.bss (a size
+#                            regression test: fails as soon as it grows over)
+#   cross_minimal_TARGET     examples/baremetal/minimal.c links, full and tiny
+#                            (aarch64, riscv64, i686; the Cortex-M images run below)
 #   cross_build_ARCH         unit tests for Linux on armhf, aarch64, riscv64,
 #                            i686 (a fixture: the tests below need it)
 #   cross_ARCH_TEST          one unit test under qemu-user (i686: natively)
@@ -57,6 +61,7 @@ foreach(_cross_t cortex-m4 cortex-m0plus aarch64 riscv64 i686)
 	shmlink_cross_test(cross_core_${_cross_t}
 		${_cross_sh} core ${_cross_t} ${_cross_out}/core-${_cross_t})
 endforeach()
+shmlink_cross_test(cross_budget_cortex-m4 ${_cross_sh} budget ${_cross_out}/budget-cortex-m4)
 foreach(_cross_t aarch64 riscv64 i686)
 	shmlink_cross_test(cross_minimal_${_cross_t}
 		${_cross_sh} minimal ${_cross_t} ${_cross_out}/minimal-${_cross_t})
@@ -98,11 +103,13 @@ if(TARGET shmlink_host_static)
 endif()
 
 # Cortex-M images under qemu-system-arm: two domains in one image (demo), and
-# the minimal example on a Cortex-M4 and on a Cortex-M0 (the micro:bit).
+# the minimal example on a Cortex-M4 and on a Cortex-M0 (the micro:bit) in the
+# tiny profile the size budget is about, and with the full core on the M4.
 shmlink_cross_test(cross_build_cortexm ${_cross_sh} cortexm ${_cross_out}/cortexm)
 set_tests_properties(cross_build_cortexm PROPERTIES FIXTURES_SETUP cross_cortexm)
 foreach(_cross_run "demo_an386;mps2-an386;demo-cortex-m4"
                   "minimal_an386;mps2-an386;minimal-cortex-m4"
+                  "minimal_full_an386;mps2-an386;minimal-full-cortex-m4"
                   "minimal_microbit;microbit;minimal-cortex-m0plus")
 	list(GET _cross_run 0 _cross_name)
 	list(GET _cross_run 1 _cross_machine)

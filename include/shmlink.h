@@ -27,6 +27,49 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Build profiles (docs/PORTING.md §9). Define these for the core and for the
+ * code that includes this header alike; the calls they remove are then not
+ * declared, so a mismatch fails at compile or link time. None changes a
+ * struct or the wire format: a tiny domain talks to a full one.
+ *
+ *   SHML_CONFIG_TINY             all of the switches below
+ *   SHML_CONFIG_PREVALIDATED     no run-time validation or hashing of the config:
+ *                                no shml_config_check(), shml_config_hash(),
+ *                                shml_find_*(), shml_region_attach() or
+ *                                shml_region_view(); attach with
+ *                                shml_region_attach_prevalidated() and the hash
+ *                                from `shmlink gen header`
+ *   SHML_CONFIG_NO_STREAM        message channels only: no shml_write/read*(),
+ *                                shml_chan_open() refuses stream channels
+ *   SHML_CONFIG_NO_ZEROCOPY_API  no shml_reserve/commit/peek/release()
+ *   SHML_CONFIG_NO_BLOCKING      polling only: no shml_wait() and no *_wait(),
+ *                                shml_write_all()
+ *   SHML_CONFIG_NO_INSPECT       no shml_region_view(), shml_inspect_side(),
+ *                                shml_state_name(); no counters in shared
+ *                                memory (shml_get_counters() still has them)
+ *   SHML_CONFIG_NO_STRINGS       shml_strerror() gives a short code ("EAGAIN"),
+ *                                shml_config_error.what is ""
+ *   SHML_CONFIG_COHERENT         no data cache between the core and the region
+ *                                (Cortex-M0/M3/M4, or a non-cacheable MPU region):
+ *                                the cache hooks are never called, and attach
+ *                                refuses a port that sets them (SHML_EINVAL)
+ *   SHML_CONFIG_NO_RESET_INFO    SHML_ERESET says that a session ended, not what
+ *                                it discarded: no shml_reset_info(),
+ *                                shml_discarded_next(); the discarded_* counters
+ *                                stay 0
+ */
+#ifdef SHML_CONFIG_TINY
+#define SHML_CONFIG_PREVALIDATED 1
+#define SHML_CONFIG_NO_STREAM 1
+#define SHML_CONFIG_NO_ZEROCOPY_API 1
+#define SHML_CONFIG_NO_BLOCKING 1
+#define SHML_CONFIG_NO_INSPECT 1
+#define SHML_CONFIG_NO_STRINGS 1
+#define SHML_CONFIG_NO_RESET_INFO 1
+#define SHML_CONFIG_COHERENT 1
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -116,6 +159,7 @@ struct shml_config_error {
 	uint64_t limit;    /**< the bound it broke (e.g. bytes needed), where one applies */
 };
 
+#ifndef SHML_CONFIG_PREVALIDATED
 /**
  * Validate a configuration: names, indices, powers of two, sizes, duplicates,
  * and that the region is large enough for all channels.
@@ -131,6 +175,7 @@ int shml_config_check(const struct shml_config *cfg, struct shml_config_error *e
  * "Config hash"). Two domains interoperate only if their hashes are equal.
  */
 uint64_t shml_config_hash(const struct shml_config *cfg);
+#endif
 
 /** Effective maximum message payload of channel @c (resolves max_message == 0). */
 uint32_t shml_channel_max_message(const struct shml_config *cfg, uint32_t c);
@@ -224,6 +269,7 @@ struct shml_region {
 	uint64_t cfg_hash;
 };
 
+#ifndef SHML_CONFIG_PREVALIDATED
 /**
  * Attach domain @self (index into @cfg->domains) to the region at @mem.
  * Validates @cfg, checks @mem_size >= shml_layout_bytes(), and writes our own
@@ -233,7 +279,25 @@ struct shml_region {
  */
 int shml_region_attach(struct shml_region *r, const struct shml_config *cfg, uint32_t self,
                        void *mem, uint64_t mem_size, const struct shml_port *port);
+#endif
 
+/**
+ * Like shml_region_attach() for a configuration validated before the build
+ * (the header of `shmlink gen header`, which passes @cfg_hash as
+ * PREFIX_HASH): neither validates names and ids nor computes the hash, so a
+ * baremetal domain links neither. It still checks what memory safety rests
+ * on: cacheline, counts, side indices, ring sizes (powers of two, 64 B ..
+ * 1 GiB), max_message, and @mem_size >= the layout the config gives. A config
+ * that disagrees with @cfg_hash can thus not make the core reach outside @mem;
+ * its peers may read its channels wrongly (docs/PORTING.md §9).
+ *
+ * Returns 0, SHML_ECONFIG, SHML_ERANGE (region too small) or SHML_EINVAL.
+ */
+int shml_region_attach_prevalidated(struct shml_region *r, const struct shml_config *cfg,
+                                    uint64_t cfg_hash, uint32_t self, void *mem,
+                                    uint64_t mem_size, const struct shml_port *port);
+
+#if !defined(SHML_CONFIG_NO_INSPECT) && !defined(SHML_CONFIG_PREVALIDATED)
 /**
  * A read-only view of the region at @mem for inspection tools: validates
  * @cfg and the size like shml_region_attach() but writes nothing (@mem may
@@ -244,10 +308,13 @@ int shml_region_attach(struct shml_region *r, const struct shml_config *cfg, uin
  */
 int shml_region_view(struct shml_region *r, const struct shml_config *cfg, const void *mem,
                      uint64_t mem_size, const struct shml_port *port);
+#endif
 
+#ifndef SHML_CONFIG_PREVALIDATED
 /** Find a domain or channel index by name; returns the index or -1. */
 int shml_find_domain(const struct shml_config *cfg, const char *name);
 int shml_find_channel(const struct shml_config *cfg, const char *name);
+#endif
 
 /** What a domain slot in shared memory says about a domain (untrusted). */
 struct shml_slot_info {
@@ -362,6 +429,7 @@ uint32_t shml_chan_peer_domain(const struct shml_chan *ch);
 /** 1 if the session is established now, else 0. */
 int shml_connected(const struct shml_chan *ch);
 
+#ifndef SHML_CONFIG_NO_RESET_INFO
 /**
  * After a call returned SHML_ERESET: what the reset discarded of our sent
  * data. Returns 0, or SHML_ESTATE if no reset happened since the last call.
@@ -376,6 +444,7 @@ int shml_reset_info(struct shml_chan *ch, struct shml_reset_info *out);
  * In stream mode it yields the discarded bytes in up to two spans.
  */
 int32_t shml_discarded_next(struct shml_chan *ch, const void **buf);
+#endif
 
 /* ---- message mode (copying) -------------------------------------------- */
 
@@ -386,6 +455,7 @@ int32_t shml_discarded_next(struct shml_chan *ch, const void **buf);
  */
 int shml_send(struct shml_chan *ch, const void *buf, size_t len);
 
+#ifndef SHML_CONFIG_NO_BLOCKING
 /**
  * Like shml_send() but waits up to @timeout_ns for room and for the session:
  * it spins for the channel's spin time, then sleeps through the port.
@@ -393,6 +463,7 @@ int shml_send(struct shml_chan *ch, const void *buf, size_t len);
  * and SHML_ENOTCONN.
  */
 int shml_send_wait(struct shml_chan *ch, const void *buf, size_t len, uint64_t timeout_ns);
+#endif
 
 /**
  * Receive one message into @buf (capacity @cap). Non-blocking.
@@ -401,10 +472,14 @@ int shml_send_wait(struct shml_chan *ch, const void *buf, size_t len, uint64_t t
  */
 int32_t shml_recv(struct shml_chan *ch, void *buf, size_t cap);
 
+#ifndef SHML_CONFIG_NO_BLOCKING
 /** Like shml_recv() but waits up to @timeout_ns (spin, then sleep). */
 int32_t shml_recv_wait(struct shml_chan *ch, void *buf, size_t cap, uint64_t timeout_ns);
+#endif
 
 /* ---- zero-copy (both modes) ---------------------------------------------- */
+
+#ifndef SHML_CONFIG_NO_ZEROCOPY_API
 
 /**
  * Reserve contiguous room in the ring to write in place.
@@ -436,6 +511,9 @@ int32_t shml_peek(struct shml_chan *ch, const void **buf);
  * Returns 0, SHML_ESTATE without a peek, SHML_EINVAL.
  */
 int shml_release(struct shml_chan *ch, size_t len);
+#endif
+
+#ifndef SHML_CONFIG_NO_STREAM
 
 /* ---- stream mode ---------------------------------------------------------- */
 
@@ -445,18 +523,23 @@ int shml_release(struct shml_chan *ch, size_t len);
  */
 int32_t shml_write(struct shml_chan *ch, const void *buf, size_t len);
 
+#ifndef SHML_CONFIG_NO_BLOCKING
 /**
  * Write all @len bytes, waiting up to @timeout_ns in total. Returns the bytes
  * written (== @len unless an error or the timeout stopped it: then the count
  * so far if > 0, else the error).
  */
 int32_t shml_write_all(struct shml_chan *ch, const void *buf, size_t len, uint64_t timeout_ns);
+#endif
 
 /** Read up to @cap bytes. Non-blocking. Returns bytes read (> 0) or an error. */
 int32_t shml_read(struct shml_chan *ch, void *buf, size_t cap);
 
+#ifndef SHML_CONFIG_NO_BLOCKING
 /** Like shml_read() but waits up to @timeout_ns for at least one byte. */
 int32_t shml_read_wait(struct shml_chan *ch, void *buf, size_t cap, uint64_t timeout_ns);
+#endif
+#endif /* SHML_CONFIG_NO_STREAM */
 
 /* ---- waiting and introspection --------------------------------------------- */
 
@@ -467,6 +550,7 @@ enum shml_event {
 	SHML_EV_STATE = 4u,    /**< the session changed (established or reset) */
 };
 
+#ifndef SHML_CONFIG_NO_BLOCKING
 /**
  * Wait until one of @events holds, spinning then sleeping like the blocking
  * calls. For SHML_EV_WRITABLE, @need is the room wanted (message mode: a
@@ -475,6 +559,7 @@ enum shml_event {
  * establishment happened during the wait.
  */
 int shml_wait(struct shml_chan *ch, unsigned events, size_t need, uint64_t timeout_ns);
+#endif
 
 /** This end's counters (also published to shared memory for inspection). */
 void shml_get_counters(const struct shml_chan *ch, struct shml_counters *out);
@@ -499,6 +584,7 @@ struct shml_side_view {
 	struct shml_counters counters;
 };
 
+#ifndef SHML_CONFIG_NO_INSPECT
 /**
  * Snapshot both sides of channel @c from shared memory without writing
  * anything (values are whatever the peers wrote: untrusted, for display).
@@ -509,8 +595,9 @@ void shml_inspect_side(const struct shml_region *r, uint32_t c, uint32_t side,
 
 /** Name of a state value ("EST", "SYNC", ..., "invalid"). */
 const char *shml_state_name(uint32_t state);
+#endif
 
-/** A sentence describing error code @err. */
+/** A sentence describing error code @err (SHML_CONFIG_NO_STRINGS: its name, "EAGAIN"). */
 const char *shml_strerror(int err);
 
 #ifdef __cplusplus

@@ -7,8 +7,13 @@
 #                                   freestanding for TARGET, at -Os and -O2,
 #                                   -Werror; checks: undefined symbols only
 #                                   memcpy/memset, no atomic read-modify-write
-#                                   instructions, fences present, no .data/.bss
-#   cross.sh minimal TARGET OUT     link examples/baremetal/minimal.c for TARGET
+#                                   instructions, fences present, no .data/.bss;
+#                                   then each SHML_CONFIG_* switch alone at -Os
+#   cross.sh minimal TARGET OUT     link examples/baremetal/minimal.c for TARGET,
+#                                   with the full core and with the tiny profile
+#   cross.sh budget OUT             issue 8's budget: the tiny profile's core on
+#                                   Cortex-M4 -Os has <= 4096 B .text, no
+#                                   .data/.bss, needs only memcpy/memset
 #   cross.sh cortexm OUT            the Cortex-M images run under QEMU
 #   cross.sh qemu-m MACHINE ELF     run one under qemu-system-arm, expect PASS
 #   cross.sh linux ARCH OUT TEST..  the unit tests TEST.. and layout_peer for
@@ -33,6 +38,12 @@ NOUNWIND="-fno-asynchronous-unwind-tables -fno-unwind-tables"
 CORE_FLAGS="-std=c11 -ffreestanding -fno-builtin -fno-stack-protector $NOUNWIND $WARN"
 EX_FLAGS="-std=gnu11 -ffreestanding -fno-stack-protector $NOUNWIND $WARN"
 TARGETS="cortex-m4 cortex-m0plus aarch64 riscv64 i686"
+# Build profiles (include/shmlink.h): every switch must build alone; the
+# budget is about TINY, the profile of a polling, message-only baremetal domain.
+PROFILE_SWITCHES="PREVALIDATED NO_STREAM NO_ZEROCOPY_API NO_BLOCKING NO_INSPECT NO_STRINGS
+NO_RESET_INFO COHERENT TINY"
+TINY=-DSHML_CONFIG_TINY
+BUDGET_TEXT=4096
 
 die() {
 	echo "FAIL: $*" >&2
@@ -114,6 +125,18 @@ sum_sections() {
 
 # ---- core: freestanding build and checks ----------------------------------------------
 
+# build_core DIR FLAGS...: the core's objects for the current target() in DIR.
+build_core() {
+	bc_dir=$1
+	shift
+	rm -rf "$bc_dir"
+	mkdir -p "$bc_dir"
+	for bc_f in "$SRC"/src/core/*.c; do
+		$CC $CORE_FLAGS $TFLAGS "$@" -I"$SRC/include" -I"$SRC/src/core" \
+			-c "$bc_f" -o "$bc_dir/$(basename "$bc_f" .c).o" || return 1
+	done
+}
+
 cmd_core() {
 	t=$1 out=$2
 	target "$t"
@@ -121,12 +144,7 @@ cmd_core() {
 	rc=0
 	for opt in -Os -O2; do
 		dir=$out/core$opt
-		rm -rf "$dir"
-		mkdir -p "$dir"
-		for f in "$SRC"/src/core/*.c; do
-			$CC $CORE_FLAGS $TFLAGS $opt -I"$SRC/include" -I"$SRC/src/core" \
-				-c "$f" -o "$dir/$(basename "$f" .c).o"
-		done
+		build_core "$dir" $opt || die "the core does not build for $t $opt"
 		$CC $CORE_FLAGS $TFLAGS $opt -I"$SRC/include" \
 			-c "$SRC/src/port/baremetal/baremetal.c" -o "$dir/port.o"
 		objs=$(ls "$dir"/*.o | grep -v '/port\.o$')
@@ -177,17 +195,46 @@ cmd_core() {
 			echo "OK: the baremetal port needs only:" $("${TP}nm" -u "$dir/port.o" | awk '{ print $2 }')
 		fi
 	done
+	for p in $PROFILE_SWITCHES; do
+		dir=$out/profile-$p
+		if build_core "$dir" -Os -DSHML_CONFIG_$p &&
+			sh "$SRC/tests/freestanding/check_undefined.sh" "${TP}nm" "$dir"/*.o >/dev/null; then
+			echo "OK: -DSHML_CONFIG_$p builds with -Werror and needs only memcpy/memset"
+		else
+			echo "FAIL: -DSHML_CONFIG_$p"
+			rc=1
+		fi
+	done
 	[ $rc -eq 0 ] && echo "PASS: core for $t" || echo "FAIL: core for $t"
 	return $rc
 }
 
+# The budget of issue 8 on the tiny profile, from the objects' ELF sections.
+cmd_budget() {
+	out=$1
+	target cortex-m4
+	need "$CC" "$PKG"
+	build_core "$out" -Os $TINY || die "the tiny profile does not build"
+	set -- $(sum_sections "${TP}size" "$out"/*.o)
+	echo "tiny core on cortex-m4 -Os ($TINY): .text $1 .rodata $2 .data $3 .bss $4"
+	"${TP}nm" --size-sort -S -t d "$out"/*.o | awk '$3 ~ /^[tT]$/ { printf "  %6d %s\n", $2, $4 }' |
+		sort -rn | head -8
+	sh "$SRC/tests/freestanding/check_undefined.sh" "${TP}nm" "$out"/*.o ||
+		die "the tiny core needs more than memcpy/memset"
+	[ "$1" -le $BUDGET_TEXT ] || die ".text $1 B is over the budget of $BUDGET_TEXT B by $(($1 - BUDGET_TEXT)) B"
+	[ "$3" -eq 0 ] && [ "$4" -eq 0 ] || die "the tiny core has .data/.bss"
+	echo "PASS: within the budget (.text <= $BUDGET_TEXT B, 0 B .data): $(($BUDGET_TEXT - $1)) B to spare"
+}
+
 # ---- minimal / Cortex-M images ----------------------------------------------------------
 
-# link_image TARGET OUT NAME EXAMPLE.c: build one baremetal image at -Os.
+# link_image TARGET OUT NAME EXAMPLE.c [FLAGS...]: build one baremetal image at
+# -Os, FLAGS (a profile) for the core and the example alike.
 # (sh functions share variables: this one uses only li_* names.)
 link_image() {
 	target "$1"
 	li_out=$2 li_name=$3 li_main=$4
+	shift 4
 	mkdir -p "$li_out"
 	li_bm=$SRC/examples/baremetal
 	li_inc="-I$SRC/include -I$SRC/src/core -I$li_bm"
@@ -195,13 +242,13 @@ link_image() {
 	li_objs=""
 	for li_f in "$SRC"/src/core/*.c; do
 		li_o=$li_out/$li_name.$(basename "$li_f" .c).o
-		$CC $CORE_FLAGS $TFLAGS -Os $li_sec $li_inc -c "$li_f" -o "$li_o"
+		$CC $CORE_FLAGS $TFLAGS -Os "$@" $li_sec $li_inc -c "$li_f" -o "$li_o"
 		li_objs="$li_objs $li_o"
 	done
 	for li_f in "$SRC/src/port/baremetal/baremetal.c" "$li_bm/$li_main" "$li_bm/memfuncs.c" \
 		"$li_bm/$BOARD.c"; do
 		li_o=$li_out/$li_name.$(basename "$li_f" .c).o
-		$CC $EX_FLAGS $TFLAGS -Os $li_sec $li_inc -c "$li_f" -o "$li_o"
+		$CC $EX_FLAGS $TFLAGS -Os "$@" $li_sec $li_inc -c "$li_f" -o "$li_o"
 		li_objs="$li_objs $li_o"
 	done
 	if [ "$BOARD" = cortexm ]; then
@@ -217,19 +264,25 @@ link_image() {
 }
 
 cmd_minimal() {
-	target "$1"
+	t=$1 out=$2
+	target "$t"
 	need "$CC" "$PKG"
-	link_image "$1" "$2" "minimal-$1" minimal.c
-	set -- $(sum_sections "${TP}size" "$2/minimal-$1.elf")
-	echo "minimal: .text $1 .rodata $2 .data $3 .bss $4"
+	link_image "$t" "$out" "minimal-$t" minimal.c
+	link_image "$t" "$out" "minimal-tiny-$t" minimal.c $TINY
+	for m in minimal minimal-tiny; do
+		set -- $(sum_sections "${TP}size" "$out/$m-$t.elf")
+		echo "$m: .text $1 .rodata $2 .data $3 .bss $4"
+	done
 }
 
+# The tiny profile is what the budget is about, so its images are the ones run.
 cmd_cortexm() {
 	out=$1
 	need arm-none-eabi-gcc gcc-arm-none-eabi
 	link_image cortex-m4 "$out" demo-cortex-m4 demo.c
-	link_image cortex-m4 "$out" minimal-cortex-m4 minimal.c
-	link_image cortex-m0plus "$out" minimal-cortex-m0plus minimal.c
+	link_image cortex-m4 "$out" minimal-full-cortex-m4 minimal.c
+	link_image cortex-m4 "$out" minimal-cortex-m4 minimal.c $TINY
+	link_image cortex-m0plus "$out" minimal-cortex-m0plus minimal.c $TINY
 	ls -l "$out"/*.elf
 }
 
@@ -404,33 +457,35 @@ cmd_size() {
 	table=$out/size-table.md
 	m4text="" missing=""
 	{
-		echo "| target | flags | core .text | core .rodata | core .data | core .bss | minimal .text | of which core | minimal .rodata | minimal .data | minimal .bss |"
-		echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		echo "| target | profile | flags | core .text | core .rodata | core .data | core .bss | minimal .text | of which core | minimal .rodata | minimal .data | minimal .bss |"
+		echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		for t in $TARGETS; do
 			target "$t"
 			if ! have "$CC"; then
-				echo "| $t | $CC not installed (package $PKG) | | | | | | | | | |"
+				echo "| $t | | $CC not installed (package $PKG) | | | | | | | | | |"
 				missing="$missing $t"
 				continue
 			fi
-			dir=$out/$t
-			rm -rf "$dir"
-			mkdir -p "$dir"
-			for f in "$SRC"/src/core/*.c; do
-				$CC $CORE_FLAGS $TFLAGS -Os -I"$SRC/include" -I"$SRC/src/core" \
-					-c "$f" -o "$dir/$(basename "$f" .c).o"
+			for prof in full tiny; do
+				pflags=""
+				[ $prof = full ] || pflags=$TINY
+				dir=$out/$t-$prof
+				# shellcheck disable=SC2086
+				build_core "$dir" -Os $pflags || die "the core does not build for $t ($prof)"
+				# shellcheck disable=SC2046
+				core=$(sum_sections "${TP}size" $(ls "$dir"/*.o))
+				# shellcheck disable=SC2086
+				link_image "$t" "$dir" minimal minimal.c $pflags
+				set -- $(sum_sections "${TP}size" "$dir/minimal.elf")
+				min="$1 $(core_text_in_map "$dir/minimal.map") $2 $3 $4"
+				[ "$t-$prof" != cortex-m4-tiny ] || m4text=$core
+				echo "| $t | $prof | \`$TFLAGS -Os${pflags:+ $pflags}\` | $(echo "$core $min" | sed 's/ / | /g') |"
 			done
-			# shellcheck disable=SC2046
-			core=$(sum_sections "${TP}size" $(ls "$dir"/*.o))
-			link_image "$t" "$dir" minimal minimal.c
-			set -- $(sum_sections "${TP}size" "$dir/minimal.elf")
-			min="$1 $(core_text_in_map "$dir/minimal.map") $2 $3 $4"
-			[ "$t" != cortex-m4 ] || m4text=$core
-			echo "| $t | \`$TFLAGS -Os\` | $(echo "$core $min" | sed 's/ / | /g') |"
 		done
 	} >"$table"
 	cat "$table"
 	echo
+	echo "core = the four objects of src/core, all functions; tiny = $TINY (include/shmlink.h)."
 	echo "minimal = examples/baremetal/minimal.c linked with --gc-sections: the core functions"
 	echo "it uses (\"of which core\": their .text), the baremetal port, memcpy/memset and the"
 	echo "startup (examples/baremetal/);"
@@ -439,13 +494,15 @@ cmd_size() {
 	if [ -n "$m4text" ]; then
 		set -- $m4text
 		echo
-		if [ "$1" -le 4096 ]; then verdict="within"; else verdict="OVER by $(($1 - 4096)) B"; fi
-		echo "budget (cortex-m4 -Os): core .text $1 B <= 4096 B: $verdict;" \
+		if [ "$1" -le $BUDGET_TEXT ]; then verdict="within"; else verdict="OVER by $(($1 - BUDGET_TEXT)) B"; fi
+		echo "budget (cortex-m4 -Os, tiny profile): core .text $1 B <= $BUDGET_TEXT B: $verdict;" \
 			"core .data $3 B <= 0 B: $([ "$3" -eq 0 ] && echo within || echo OVER)"
-		echo "largest core functions on cortex-m4 -Os (bytes):"
-		# shellcheck disable=SC2046
-		arm-none-eabi-nm --size-sort -S -t d $(ls "$out"/cortex-m4/*.o | grep -v '/minimal\.') |
-			awk '$3 ~ /^[tT]$/ { printf "  %6d %s\n", $2, $4 }' | sort -rn | head -12
+		for prof in tiny full; do
+			echo "largest core functions on cortex-m4 -Os, $prof profile (bytes):"
+			# shellcheck disable=SC2046
+			arm-none-eabi-nm --size-sort -S -t d $(ls "$out"/cortex-m4-$prof/*.o | grep -v '/minimal\.') |
+				awk '$3 ~ /^[tT]$/ { printf "  %6d %s\n", $2, $4 }' | sort -rn | head -10
+		done
 	fi
 	if [ -n "$doc" ] && [ -n "$missing" ]; then
 		echo "(not updating $doc: no toolchain for$missing)"
@@ -466,17 +523,18 @@ cmd_size() {
 
 # ---- main ------------------------------------------------------------------------------------
 
-[ $# -ge 1 ] || { sed -n '3,22p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '3,27p' "$0"; exit 2; }
 cmd=$1
 shift
 case $cmd in
 core) [ $# -eq 2 ] || die "usage: cross.sh core TARGET OUT"; cmd_core "$@" ;;
 minimal) [ $# -eq 2 ] || die "usage: cross.sh minimal TARGET OUT"; cmd_minimal "$@" ;;
+budget) [ $# -eq 1 ] || die "usage: cross.sh budget OUT"; cmd_budget "$@" ;;
 cortexm) [ $# -eq 1 ] || die "usage: cross.sh cortexm OUT"; cmd_cortexm "$@" ;;
 qemu-m) [ $# -eq 2 ] || die "usage: cross.sh qemu-m MACHINE ELF"; cmd_qemu_m "$@" ;;
 linux) [ $# -ge 2 ] || die "usage: cross.sh linux ARCH OUT TEST..."; cmd_linux "$@" ;;
 run) [ $# -ge 3 ] || die "usage: cross.sh run ARCH OUT PROG [ARG...]"; cmd_run "$@" ;;
 layout) [ $# -eq 3 ] || die "usage: cross.sh layout ARCH OUT HOSTPEER"; cmd_layout "$@" ;;
 size) [ $# -ge 1 ] || die "usage: cross.sh size OUT [DOC]"; cmd_size "$@" ;;
-*) die "unknown command '$cmd' (core minimal cortexm qemu-m linux run layout size)" ;;
+*) die "unknown command '$cmd' (core minimal budget cortexm qemu-m linux run layout size)" ;;
 esac

@@ -20,7 +20,9 @@ static const char help[] =
         "header   a C header with the configuration as static const structs\n"
         "         (shml_cfg, shml_cfg_domains, shml_cfg_channels) and the layout as\n"
         "         #defines (region size, each channel's index and offsets, the config\n"
-        "         hash as PREFIX_HASH), so a baremetal domain needs no parser.\n"
+        "         hash as PREFIX_HASH), so a baremetal domain needs no parser;\n"
+        "         PREFIX_attach() attaches without validating or hashing again\n"
+        "         (for builds with SHML_CONFIG_PREVALIDATED or SHML_CONFIG_TINY).\n"
         "         --prefix NAME  prefix of the identifiers (default shml_cfg; macros\n"
         "                        in upper case)\n"
         "xen-dt   Xen dom0less device-tree source that dtc compiles: the region and,\n"
@@ -219,6 +221,18 @@ static int gen_header(FILE *f, struct cli_config *c, const char *prefix)
 	fprintf(f, "\t.region_size = %s_REGION_SIZE,\n\t.cacheline = %s_CACHELINE,\n", up, up);
 	fprintf(f, "\t.n_domains = %s_N_DOMAINS,\n\t.domains = %s_domains,\n", up, prefix);
 	fprintf(f, "\t.n_channels = %s_N_CHANNELS,\n\t.channels = %s_channels,\n};\n", up, prefix);
+	fprintf(f,
+	        "\n/*\n * Attach domain @self without validating or hashing the config at run\n"
+	        " * time: shmlink validated it and computed %s_HASH. Memory safety is\n"
+	        " * still checked (shml_region_attach_prevalidated()). Edit the structs\n"
+	        " * above and peers no longer agree with you: regenerate instead.\n */\n",
+	        up);
+	fprintf(f,
+	        "static inline int %s_attach(struct shml_region *r, uint32_t self, void *mem,\n"
+	        "\tuint64_t mem_size, const struct shml_port *port)\n{\n"
+	        "\treturn shml_region_attach_prevalidated(r, &%s, %s_HASH, self, mem, mem_size, "
+	        "port);\n}\n",
+	        prefix, prefix, up);
 	fprintf(f, "\n#endif /* %s_H */\n", up);
 	free(chowners);
 	return CLI_OK;

@@ -5,30 +5,16 @@
  * itself (a real domain attaches only its own end; the code it links is the
  * same). Polling port, no timer: the clock counts polls.
  *
- * `make size` links it for each target; on Cortex-M it also runs under QEMU.
+ * The config is compiled in from minimal_cfg.h (`shmlink gen header
+ * minimal.ini`), so the domain attaches without validating or hashing it
+ * again. `make size` links it for each target with the full core and with
+ * the tiny profile (SHML_CONFIG_TINY: docs/PORTING.md §9); on Cortex-M the
+ * tiny build also runs under QEMU.
  */
 #include "board.h"
 #include "shmlink.h"
 #include "shmlink_baremetal.h"
-
-static const struct shml_domain_cfg domains[] = {
-	{ .name = "a", .id = 1 },
-	{ .name = "b", .id = 2 },
-};
-
-static const struct shml_channel_cfg channels[] = {
-	{ .name = "ch", .a = 0, .b = 1, .mode = SHML_MODE_MESSAGE, .ring_ab = 128, .ring_ba = 128 },
-};
-
-/* 2 slots of 64 + 2 side blocks of 256 (control, positions, statistics) + 2 rings of 128. */
-static const struct shml_config cfg = {
-	.region_size = 1024,
-	.cacheline = 64,
-	.n_domains = 2,
-	.domains = domains,
-	.n_channels = 1,
-	.channels = channels,
-};
+#include "minimal_cfg.h"
 
 static struct shml_baremetal bm;
 static struct shml_region ra, rb;
@@ -42,9 +28,10 @@ int main(void)
 	int i;
 
 	shml_baremetal_port_init(&bm, NULL, NULL, 0);
-	if (shml_region_attach(&ra, &cfg, 0, mem, size, &bm.port) ||
-	    shml_region_attach(&rb, &cfg, 1, mem, size, &bm.port) ||
-	    shml_chan_open(&ra, &a, 0, NULL) || shml_chan_open(&rb, &b, 0, NULL))
+	if (shml_cfg_attach(&ra, SHML_CFG_DOMAIN_A, mem, size, &bm.port) ||
+	    shml_cfg_attach(&rb, SHML_CFG_DOMAIN_B, mem, size, &bm.port) ||
+	    shml_chan_open(&ra, &a, SHML_CFG_CHANNEL_CH, NULL) ||
+	    shml_chan_open(&rb, &b, SHML_CFG_CHANNEL_CH, NULL))
 		return 1;
 	for (i = 0; i < 100 && !(shml_poll(&a) == 1 && shml_poll(&b) == 1); i++)
 		;

@@ -117,6 +117,7 @@ static inline uint64_t shml__now(const struct shml_chan *ch)
 	return p->now_ns(p->ctx);
 }
 
+#ifndef SHML_CONFIG_COHERENT
 static inline void shml__clean(const struct shml_chan *ch, const void *ptr, size_t n)
 {
 	const struct shml_port *p = ch->region->port;
@@ -130,6 +131,11 @@ static inline void shml__invalidate(const struct shml_chan *ch, const void *ptr,
 	if (p->cache_invalidate)
 		p->cache_invalidate(p->ctx, ptr, n);
 }
+#else
+/* No data cache between us and the region: attach refuses ports with cache hooks. */
+#define shml__clean(ch, ptr, n) ((void)(ch), (void)(ptr), (void)(n))
+#define shml__invalidate(ch, ptr, n) ((void)(ch), (void)(ptr), (void)(n))
+#endif
 
 static inline uint32_t shml__peer_load(const struct shml_chan *ch, uint32_t off)
 {
@@ -141,6 +147,16 @@ static inline void shml__publish_line(struct shml_chan *ch)
 {
 	shml__clean(ch, ch->self_line, CTL_USED);
 }
+
+/* SHML_CONFIG_NO_ZEROCOPY_API: the zero-copy calls remain, as internals of send/recv. */
+#ifdef SHML_CONFIG_NO_ZEROCOPY_API
+#define SHML__ZEROCOPY_API static
+#else
+#define SHML__ZEROCOPY_API
+#endif
+
+/* config.c */
+int shml__config_sane(const struct shml_config *cfg);
 
 /* session.c */
 int shml__valid_state(uint32_t s);

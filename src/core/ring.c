@@ -117,6 +117,7 @@ static uint32_t record_size(uint32_t len)
 	return SHML_RECORD_HEADER + align_up32(len, SHML_RECORD_ALIGN);
 }
 
+#ifndef SHML_CONFIG_NO_BLOCKING
 /* Room a message of @len needs now, including padding to the ring's end. */
 uint32_t shml__record_need(const struct shml_chan *ch, uint32_t len)
 {
@@ -124,6 +125,7 @@ uint32_t shml__record_need(const struct shml_chan *ch, uint32_t len)
 	uint32_t tail = ch->tx_size - (ch->tx_pos & (ch->tx_size - 1u));
 	return tail < rec ? tail + rec : rec;
 }
+#endif
 
 /* Room the peer has to write after our release (for its announced need). */
 static uint32_t peer_room(const struct shml_chan *ch)
@@ -254,6 +256,8 @@ static void msg_release(struct shml_chan *ch)
 
 /* ---- stream mode ------------------------------------------------------------------- */
 
+#ifndef SHML_CONFIG_NO_STREAM
+
 static int32_t stream_reserve(struct shml_chan *ch, size_t len, void **buf)
 {
 	uint32_t off = ch->tx_pos & (ch->tx_size - 1u), free_bytes, n;
@@ -301,6 +305,13 @@ static void stream_release(struct shml_chan *ch, uint32_t len)
 	ch->counters.rx_bytes += len;
 	publish_rx(ch, ch->rx_pos + len);
 }
+#else
+/* Never reached: shml_chan_open() refuses stream channels in this build. */
+#define stream_reserve(ch, len, buf) SHML_EINVAL
+#define stream_commit(ch, len) ((void)0)
+#define stream_peek(ch, buf) SHML_EINVAL
+#define stream_release(ch, len) ((void)0)
+#endif
 
 /* ---- public ------------------------------------------------------------------------ */
 
@@ -314,7 +325,7 @@ static int enter(struct shml_chan *ch)
 	return rc == 1 ? 0 : rc;
 }
 
-int32_t shml_reserve(struct shml_chan *ch, size_t len, void **buf)
+SHML__ZEROCOPY_API int32_t shml_reserve(struct shml_chan *ch, size_t len, void **buf)
 {
 	int rc = enter(ch);
 	if (rc)
@@ -324,7 +335,7 @@ int32_t shml_reserve(struct shml_chan *ch, size_t len, void **buf)
 	                                     : stream_reserve(ch, len, buf);
 }
 
-int shml_commit(struct shml_chan *ch, size_t len)
+SHML__ZEROCOPY_API int shml_commit(struct shml_chan *ch, size_t len)
 {
 	if (!ch || !ch->reserved)
 		return SHML_ESTATE;
@@ -338,7 +349,7 @@ int shml_commit(struct shml_chan *ch, size_t len)
 	return 0;
 }
 
-int32_t shml_peek(struct shml_chan *ch, const void **buf)
+SHML__ZEROCOPY_API int32_t shml_peek(struct shml_chan *ch, const void **buf)
 {
 	int rc = enter(ch);
 	if (rc)
@@ -347,7 +358,7 @@ int32_t shml_peek(struct shml_chan *ch, const void **buf)
 	return ch->mode == SHML_MODE_MESSAGE ? msg_peek(ch, buf) : stream_peek(ch, buf);
 }
 
-int shml_release(struct shml_chan *ch, size_t len)
+SHML__ZEROCOPY_API int shml_release(struct shml_chan *ch, size_t len)
 {
 	if (!ch || !ch->peeked)
 		return SHML_ESTATE;
@@ -363,7 +374,7 @@ int shml_release(struct shml_chan *ch, size_t len)
 
 int shml_send(struct shml_chan *ch, const void *buf, size_t len)
 {
-	void *dst;
+	void *dst = NULL; /* inlined (SHML_CONFIG_NO_ZEROCOPY_API), GCC cannot tell it is set */
 	int32_t rc;
 	if (ch && ch->mode != SHML_MODE_MESSAGE)
 		return SHML_EINVAL;
@@ -376,7 +387,7 @@ int shml_send(struct shml_chan *ch, const void *buf, size_t len)
 
 int32_t shml_recv(struct shml_chan *ch, void *buf, size_t cap)
 {
-	const void *src;
+	const void *src = NULL; /* likewise */
 	int32_t len;
 	if (ch && ch->mode != SHML_MODE_MESSAGE)
 		return SHML_EINVAL;
@@ -392,6 +403,7 @@ int32_t shml_recv(struct shml_chan *ch, void *buf, size_t cap)
 	return len;
 }
 
+#ifndef SHML_CONFIG_NO_STREAM
 /* Copy @n bytes between a buffer and the ring at position @pos, wrapping once. */
 static void copy_wrapped_in(const struct shml_chan *ch, uint32_t pos, const uint8_t *src,
                             uint32_t n)
@@ -453,3 +465,4 @@ int32_t shml_read(struct shml_chan *ch, void *buf, size_t cap)
 	stream_release(ch, n);
 	return (int32_t)n;
 }
+#endif /* SHML_CONFIG_NO_STREAM */

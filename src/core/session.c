@@ -99,6 +99,7 @@ static void notify_state(struct shml_chan *ch)
 
 /* ---- counters ----------------------------------------------------------------- */
 
+#ifndef SHML_CONFIG_NO_INSPECT
 void shml_publish_counters(struct shml_chan *ch)
 {
 	const uint64_t *v = &ch->counters.tx_messages;
@@ -111,6 +112,15 @@ void shml_publish_counters(struct shml_chan *ch)
 	shml__clean(ch, ch->self_stats, STAT_BYTES);
 	ch->ops_since_publish = 0;
 }
+#else
+/* Statistics are for inspection only (PROTOCOL.md §6.3): say there are none. */
+void shml_publish_counters(struct shml_chan *ch)
+{
+	shm_store(ch->self_stats + STAT_MAGIC, 0);
+	shml__clean(ch, ch->self_stats, 4);
+	ch->ops_since_publish = 0;
+}
+#endif
 
 void shml_get_counters(const struct shml_chan *ch, struct shml_counters *out)
 {
@@ -207,6 +217,14 @@ static void end_session(struct shml_chan *ch)
 	shml_publish_counters(ch);
 }
 
+/* Is a pending account ready: does the peer's line no longer refer to that session? */
+static int account_ready(const struct shml_chan *ch, uint32_t ps, uint32_t ppg)
+{
+	return ch->acct.active &&
+	       !((ps == SHML_STATE_ACK || ps == SHML_STATE_EST) && ppg == ch->acct.gen);
+}
+
+#ifndef SHML_CONFIG_NO_RESET_INFO
 /*
  * Step over one record of our own ring at *@p, before @to. Shared memory:
  * anyone may have scribbled it since we wrote it, so check it like a peer's.
@@ -269,10 +287,8 @@ static void resolve_accounting(struct shml_chan *ch, uint32_t ps, uint32_t ppg)
 	struct shml_reset_info *ri = &ch->reset;
 	uint32_t of, fr, consumed, end = ch->acct.end_tx;
 	int exact = 1;
-	if (!ch->acct.active)
+	if (!account_ready(ch, ps, ppg))
 		return;
-	if ((ps == SHML_STATE_ACK || ps == SHML_STATE_EST) && ppg == ch->acct.gen)
-		return; /* the peer is still in that session */
 	of = shml__peer_load(ch, CTL_FINAL_OF);
 	fr = shml__peer_load(ch, CTL_FINAL_RX);
 	/* A peer writes rx-finals only for sessions it consumed in: no match = consumed 0. */
@@ -323,6 +339,25 @@ static void resolve_accounting(struct shml_chan *ch, uint32_t ps, uint32_t ppg)
 	ch->reset_valid = 1;
 	ch->reset_pending = 1;
 }
+#else
+/*
+ * SHML_CONFIG_NO_RESET_INFO: report that the session ended (SHML_ERESET), not
+ * what it discarded. A predecessor's session is news unless the peer's
+ * rx-finals say it consumed all we sent.
+ */
+static void resolve_accounting(struct shml_chan *ch, uint32_t ps, uint32_t ppg)
+{
+	if (!account_ready(ch, ps, ppg))
+		return;
+	ch->acct.active = 0;
+	ch->acct.peer_closed = 0;
+	if (ch->acct.previous && shml__valid_state(ps) &&
+	    shml__peer_load(ch, CTL_FINAL_OF) == ch->acct.gen &&
+	    shml__peer_load(ch, CTL_FINAL_RX) == ch->acct.end_tx)
+		return;
+	ch->reset_pending = 1;
+}
+#endif
 
 /* Is the peer's domain slot compatible with ours? 1 yes, 0 not yet written, <0 mismatch. */
 static int peer_slot_ok(struct shml_chan *ch)
@@ -499,16 +534,22 @@ int shml__protocol_error(struct shml_chan *ch)
 
 /* ---- public: region ----------------------------------------------------------------- */
 
-int shml_region_view(struct shml_region *r, const struct shml_config *cfg, const void *mem,
-                     uint64_t mem_size, const struct shml_port *port)
+/* What every attach and view checks before it touches @mem, then fills @r. */
+static int region_init(struct shml_region *r, const struct shml_config *cfg, const void *mem,
+                       uint64_t mem_size, const struct shml_port *port, uint64_t cfg_hash)
 {
 	int rc;
 	if (!r || !cfg || !mem || !port || !port->now_ns)
 		return SHML_EINVAL;
-	rc = shml_config_check(cfg, NULL);
+#ifdef SHML_CONFIG_COHERENT
+	if (port->cache_clean || port->cache_invalidate)
+		return SHML_EINVAL; /* this build would never call them */
+#endif
+	rc = shml__config_sane(cfg);
 	if (rc)
 		return rc;
-	if (mem_size < shml_layout_bytes(cfg) || mem_size < cfg->region_size)
+	/* The config's layout fits in region_size: shml__config_sane() checked that. */
+	if (mem_size < cfg->region_size)
 		return SHML_ERANGE;
 	if (((uintptr_t)mem & (cfg->cacheline - 1u)) != 0)
 		return SHML_EINVAL;
@@ -517,32 +558,64 @@ int shml_region_view(struct shml_region *r, const struct shml_config *cfg, const
 	r->cfg = cfg;
 	r->port = port;
 	r->self = UINT32_MAX;
-	r->cfg_hash = shml_config_hash(cfg);
+	r->cfg_hash = cfg_hash;
 	return 0;
 }
+
+/* Publish our domain slot: who we are, with which protocol version and config. */
+static int write_slot(struct shml_region *r, uint32_t self)
+{
+	const struct shml_config *cfg = r->cfg;
+	uint8_t *slot = r->base + (uint64_t)(self * shml_domain_slot_size(cfg));
+	/* SLOT_VERSION .. SLOT_N_CHANNELS, in offset order */
+	const uint32_t words[] = {
+		SHML_PROTOCOL_VERSION, (uint32_t)r->cfg_hash, (uint32_t)(r->cfg_hash >> 32),
+		cfg->domains[self].id, cfg->cacheline,        cfg->n_channels
+	};
+	_Static_assert(SLOT_N_CHANNELS == SLOT_VERSION + 4 * 5, "slot words are contiguous");
+	r->self = self;
+	for (uint32_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		shm_store(slot + SLOT_VERSION + 4u * i, words[i]);
+	shm_store(slot + SLOT_MAGIC, SHML_MAGIC); /* last: a valid magic means a complete slot */
+	if (r->port->cache_clean)
+		r->port->cache_clean(r->port->ctx, slot, shml_domain_slot_size(cfg));
+	return 0;
+}
+
+#ifndef SHML_CONFIG_PREVALIDATED
+static int region_checked(struct shml_region *r, const struct shml_config *cfg, const void *mem,
+                          uint64_t mem_size, const struct shml_port *port)
+{
+	int rc = r && cfg && mem && port && port->now_ns ? shml_config_check(cfg, NULL)
+	                                                 : SHML_EINVAL;
+	return rc ? rc : region_init(r, cfg, mem, mem_size, port, shml_config_hash(cfg));
+}
+
+#ifndef SHML_CONFIG_NO_INSPECT
+int shml_region_view(struct shml_region *r, const struct shml_config *cfg, const void *mem,
+                     uint64_t mem_size, const struct shml_port *port)
+{
+	return region_checked(r, cfg, mem, mem_size, port);
+}
+#endif
 
 int shml_region_attach(struct shml_region *r, const struct shml_config *cfg, uint32_t self,
                        void *mem, uint64_t mem_size, const struct shml_port *port)
 {
-	uint8_t *slot;
-	int rc;
-	if (!cfg || self >= cfg->n_domains)
-		return cfg ? SHML_EINVAL : SHML_EINVAL;
-	rc = shml_region_view(r, cfg, mem, mem_size, port);
-	if (rc)
-		return rc;
-	r->self = self;
-	slot = r->base + (uint64_t)(self * shml_domain_slot_size(cfg));
-	shm_store(slot + SLOT_VERSION, SHML_PROTOCOL_VERSION);
-	shm_store(slot + SLOT_HASH_LO, (uint32_t)r->cfg_hash);
-	shm_store(slot + SLOT_HASH_HI, (uint32_t)(r->cfg_hash >> 32));
-	shm_store(slot + SLOT_DOMAIN_ID, cfg->domains[self].id);
-	shm_store(slot + SLOT_CACHELINE, cfg->cacheline);
-	shm_store(slot + SLOT_N_CHANNELS, cfg->n_channels);
-	shm_store(slot + SLOT_MAGIC, SHML_MAGIC); /* last: a valid magic means a complete slot */
-	if (port->cache_clean)
-		port->cache_clean(port->ctx, slot, shml_domain_slot_size(cfg));
-	return 0;
+	int rc = cfg && self < cfg->n_domains ? region_checked(r, cfg, mem, mem_size, port)
+	                                      : SHML_EINVAL;
+	return rc ? rc : write_slot(r, self);
+}
+#endif
+
+int shml_region_attach_prevalidated(struct shml_region *r, const struct shml_config *cfg,
+                                    uint64_t cfg_hash, uint32_t self, void *mem,
+                                    uint64_t mem_size, const struct shml_port *port)
+{
+	int rc = cfg && self < cfg->n_domains
+	                 ? region_init(r, cfg, mem, mem_size, port, cfg_hash)
+	                 : SHML_EINVAL;
+	return rc ? rc : write_slot(r, self);
 }
 
 void shml_read_slot(const struct shml_region *r, uint32_t d, struct shml_slot_info *out)
@@ -573,6 +646,10 @@ int shml_chan_open(struct shml_region *r, struct shml_chan *ch, uint32_t c,
 	cc = &r->cfg->channels[c];
 	if (cc->a != r->self && cc->b != r->self)
 		return SHML_EINVAL;
+#ifdef SHML_CONFIG_NO_STREAM
+	if (cc->mode != SHML_MODE_MESSAGE)
+		return SHML_EINVAL; /* this build has no stream code to serve it */
+#endif
 	__builtin_memset(ch, 0, sizeof(*ch));
 	shml_channel_layout(r->cfg, c, &lay);
 	ch->region = r;
@@ -665,6 +742,7 @@ int shml_connected(const struct shml_chan *ch)
 	return ch->state == SHML_STATE_EST;
 }
 
+#ifndef SHML_CONFIG_NO_RESET_INFO
 int shml_reset_info(struct shml_chan *ch, struct shml_reset_info *out)
 {
 	if (!ch->reset_valid)
@@ -681,6 +759,7 @@ int32_t shml_discarded_next(struct shml_chan *ch, const void **buf)
 	int rc;
 	if (!ch->discard_walkable)
 		return SHML_ESTATE;
+#ifndef SHML_CONFIG_NO_STREAM
 	if (ch->mode == SHML_MODE_STREAM) {
 		uint32_t off = p & (ch->tx_size - 1u), tail = ch->tx_size - off;
 		uint32_t n = to - p < tail ? to - p : tail;
@@ -690,6 +769,7 @@ int32_t shml_discarded_next(struct shml_chan *ch, const void **buf)
 		ch->discard_cursor = p + n;
 		return (int32_t)n;
 	}
+#endif
 	rc = walk_record(ch, &p, to, &len, &payload);
 	if (rc < 0) { /* rewritten since it was counted: stop offering it */
 		ch->discard_walkable = 0;
@@ -701,7 +781,9 @@ int32_t shml_discarded_next(struct shml_chan *ch, const void **buf)
 	*buf = payload;
 	return (int32_t)len;
 }
+#endif /* SHML_CONFIG_NO_RESET_INFO */
 
+#ifndef SHML_CONFIG_NO_INSPECT
 void shml_inspect_side(const struct shml_region *r, uint32_t c, uint32_t side,
                        struct shml_side_view *out)
 {
@@ -750,36 +832,34 @@ const char *shml_state_name(uint32_t state)
 	}
 }
 
+#endif /* SHML_CONFIG_NO_INSPECT */
+
+/* SHML_CONFIG_NO_STRINGS: the code's name instead of a sentence. */
+#ifdef SHML_CONFIG_NO_STRINGS
+#define ERRTEXT(name, sentence) name
+#else
+#define ERRTEXT(name, sentence) sentence
+#endif
+
 const char *shml_strerror(int err)
 {
-	switch (err) {
-	case SHML_OK:
-		return "success";
-	case SHML_EAGAIN:
-		return "would block: the ring is empty or full";
-	case SHML_ETIMEDOUT:
-		return "timed out";
-	case SHML_ENOTCONN:
-		return "the session with the peer is not established yet";
-	case SHML_ERESET:
-		return "the session was reset; shml_reset_info() tells what was discarded";
-	case SHML_EMSGSIZE:
-		return "message larger than the channel's maximum message size";
-	case SHML_EINVAL:
-		return "invalid argument";
-	case SHML_EPROTO:
-		return "the peer broke the protocol; the channel is resynchronising";
-	case SHML_EMISMATCH:
-		return "the peer uses another protocol version or configuration";
-	case SHML_ERANGE:
-		return "the region is too small or a size is out of range";
-	case SHML_ENOBUFS:
-		return "the buffer is smaller than the message";
-	case SHML_ECONFIG:
-		return "invalid configuration";
-	case SHML_ESTATE:
-		return "call not valid in this state";
-	default:
-		return "unknown error";
-	}
+	static const char *const text[] = {
+		ERRTEXT("OK", "success"),
+		ERRTEXT("EAGAIN", "would block: the ring is empty or full"),
+		ERRTEXT("ETIMEDOUT", "timed out"),
+		ERRTEXT("ENOTCONN", "the session with the peer is not established yet"),
+		ERRTEXT("ERESET",
+		        "the session was reset; shml_reset_info() tells what was discarded"),
+		ERRTEXT("EMSGSIZE", "message larger than the channel's maximum message size"),
+		ERRTEXT("EINVAL", "invalid argument"),
+		ERRTEXT("EPROTO", "the peer broke the protocol; the channel is resynchronising"),
+		ERRTEXT("EMISMATCH", "the peer uses another protocol version or configuration"),
+		ERRTEXT("ERANGE", "the region is too small or a size is out of range"),
+		ERRTEXT("ENOBUFS", "the buffer is smaller than the message"),
+		ERRTEXT("ECONFIG", "invalid configuration"),
+		ERRTEXT("ESTATE", "call not valid in this state"),
+	};
+	uint32_t i = 0u - (uint32_t)err; /* SHML_E* are 0, -1, -2, ... */
+	_Static_assert(sizeof(text) / sizeof(text[0]) == 1 - SHML_ESTATE, "a text per code");
+	return i < sizeof(text) / sizeof(text[0]) ? text[i] : ERRTEXT("E?", "unknown error");
 }

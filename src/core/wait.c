@@ -8,6 +8,12 @@
  */
 #include "internal.h"
 
+#ifndef SHML_CONFIG_NO_BLOCKING
+
+#ifdef SHML_CONFIG_NO_STREAM
+#define shml_read(ch, buf, cap) SHML_EINVAL /* no OP_READ without shml_read_wait() */
+#endif
+
 /* A sleep never lasts longer than this, so a lost doorbell costs latency, not a hang. */
 #define MAX_SLEEP_NS 1000000000ull
 #define WAIT_SEQ_MASK ((1u << (32 - WAIT_SEQ_SHIFT)) - 1u)
@@ -176,6 +182,7 @@ int32_t shml_recv_wait(struct shml_chan *ch, void *buf, size_t cap, uint64_t tim
 	return blocking(ch, OP_RECV, buf, cap, timeout_ns);
 }
 
+#ifndef SHML_CONFIG_NO_STREAM
 int32_t shml_read_wait(struct shml_chan *ch, void *buf, size_t cap, uint64_t timeout_ns)
 {
 	return blocking(ch, OP_READ, buf, cap, timeout_ns);
@@ -212,3 +219,5 @@ int32_t shml_write_all(struct shml_chan *ch, const void *buf, size_t len, uint64
 	}
 	return (int32_t)done;
 }
+#endif /* SHML_CONFIG_NO_STREAM */
+#endif /* SHML_CONFIG_NO_BLOCKING */

@@ -62,7 +62,8 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return fail("cannot map the region file");
 	shml_host_port_init(&port);
-	if (shml_region_attach(&region, &shml_cfg, SHML_CFG_DOMAIN_RTOS, hr.mem, hr.size, &port) ||
+	/* As a baremetal domain would: the generated, prevalidated attach. */
+	if (shml_cfg_attach(&region, SHML_CFG_DOMAIN_RTOS, hr.mem, hr.size, &port) ||
 	    shml_chan_open(&region, &ch, SHML_CFG_CHANNEL_CTL, NULL))
 		return fail("cannot attach or open ctl");
 	out = fopen(argv[2], "wb");
