@@ -169,7 +169,8 @@ struct shml_chan;
 /**
  * A port: the operations the core needs from an OS or hypervisor. Only
  * now_ns is mandatory; a NULL hook means "not needed here" (coherent caches,
- * normal memory, polling only).
+ * normal memory, polling only). Which of the cache and copy hooks are set is
+ * sampled by shml_chan_open(): set them before opening a channel.
  */
 struct shml_port {
 	void *ctx; /**< passed back to every hook */
@@ -301,6 +302,7 @@ struct shml_chan {
 	uint8_t *tx_ring, *rx_ring;
 	uint32_t tx_size, rx_size, max_message;
 	uint64_t spin_ns;
+	uint32_t port_hooks;             /* optional port hooks present (core-private) */
 	/* session */
 	uint32_t state, gen, peer_gen;
 	uint32_t tx_pos, rx_pos;         /* our published positions */
