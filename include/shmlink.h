@@ -474,7 +474,9 @@ enum shml_event {
  * calls. For SHML_EV_WRITABLE, @need is the room wanted (message mode: a
  * message length). Returns the mask of events that hold (> 0), 0 on
  * timeout, or SHML_EMISMATCH. SHML_EV_STATE is reported when a reset or an
- * establishment happened during the wait.
+ * establishment happened during the wait. A writer that sleeps asks to be
+ * woken once half the ring is free (so one wake-up moves many messages);
+ * a reader that stops with less free can delay it by up to 2 ms.
  */
 int shml_wait(struct shml_chan *ch, unsigned events, size_t need, uint64_t timeout_ns);
 

@@ -165,6 +165,18 @@ int shml__step(struct shml_chan *ch);
 int shml__protocol_error(struct shml_chan *ch);
 
 /*
+ * Is @ptx, a value of the peer's tx position, possible (docs/PROTOCOL.md
+ * §9.1)? The over-full check, never behind what we validated before, and
+ * whole records in message mode.
+ */
+SHML_HOT int shml__peer_tx_ok(const struct shml_chan *ch, uint32_t ptx)
+{
+	uint32_t n = ptx - ch->rx_pos;
+	return n <= ch->rx_size && n >= ch->peer_tx_seen - ch->rx_pos &&
+	       !(ch->mode == SHML_MODE_MESSAGE && (n & (SHML_RECORD_ALIGN - 1u)));
+}
+
+/*
  * After publishing a change the peer may sleep for: full fence, then read
  * the peer's wait word once (store-buffer pattern, docs/PROTOCOL.md §11.4).
  * @events: what our change provides. Inline: a peer that does not sleep

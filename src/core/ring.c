@@ -117,17 +117,13 @@ int shml__tx_room(struct shml_chan *ch, uint32_t need, uint32_t *free_bytes)
 /* Inline: a reader that keeps up reloads on every message. */
 SHML_HOT int rx_reload(struct shml_chan *ch, uint32_t *avail)
 {
-	uint32_t ptx, n;
+	uint32_t ptx;
 	shml__invalidate(ch, ch->peer_pos, POS_USED);
 	ptx = shm_load(ch->peer_pos + POS_TX);
-	n = ptx - ch->rx_pos;
-	/* The over-full check, and the peer's tx never moves backwards. */
-	if (n > ch->rx_size || n < ch->peer_tx_seen - ch->rx_pos)
-		return anomaly(ch, avail);
-	if (ch->mode == SHML_MODE_MESSAGE && (n & (SHML_RECORD_ALIGN - 1u)))
+	if (!shml__peer_tx_ok(ch, ptx))
 		return anomaly(ch, avail);
 	ch->peer_tx_seen = ptx;
-	*avail = n;
+	*avail = ptx - ch->rx_pos;
 	return 0;
 }
 

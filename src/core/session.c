@@ -63,6 +63,23 @@ void shml__ring_doorbell(struct shml_chan *ch)
 }
 
 /*
+ * Room the peer has to write after our release, with its tx reloaded: the
+ * one we cached may be many records old, and would wake a writer that asked
+ * for half the ring (wait.c, wake_need()) far too early. Never less than its
+ * actual room (docs/PROTOCOL.md §11.2). An impossible tx is not used here;
+ * our next data call reloads it and reacts.
+ */
+static uint32_t peer_room(struct shml_chan *ch)
+{
+	uint32_t ptx;
+	shml__invalidate(ch, ch->peer_pos, POS_USED);
+	ptx = shm_load(ch->peer_pos + POS_TX);
+	if (shml__peer_tx_ok(ch, ptx))
+		ch->peer_tx_seen = ptx;
+	return ch->rx_size - (ch->peer_tx_seen - ch->rx_pos);
+}
+
+/*
  * The peer's wait word @wait has one of @events: notify once per sleep
  * (docs/PROTOCOL.md §11.2), and for room only when there is as much as the
  * peer announced it needs.
@@ -74,9 +91,7 @@ void shml__notify_waiting(struct shml_chan *ch, uint32_t events, uint32_t wait)
 		ch->counters.notify_suppressed++;
 		return;
 	}
-	/* Room the peer has to write after our release: never less than its actual room. */
-	if (events == SHML_EV_WRITABLE &&
-	    ch->rx_size - (ch->peer_tx_seen - ch->rx_pos) < shml__peer_load(ch, CTL_WAIT_NEED)) {
+	if (events == SHML_EV_WRITABLE && peer_room(ch) < shml__peer_load(ch, CTL_WAIT_NEED)) {
 		ch->counters.notify_suppressed++;
 		return;
 	}
