@@ -214,7 +214,8 @@ struct shml_chan;
 /**
  * A port: the operations the core needs from an OS or hypervisor. Only
  * now_ns is mandatory; a NULL hook means "not needed here" (coherent caches,
- * normal memory, polling only).
+ * normal memory, polling only). Which of the cache and copy hooks are set is
+ * sampled by shml_chan_open(): set them before opening a channel.
  */
 struct shml_port {
 	void *ctx; /**< passed back to every hook */
@@ -368,6 +369,7 @@ struct shml_chan {
 	uint8_t *tx_ring, *rx_ring;
 	uint32_t tx_size, rx_size, max_message;
 	uint64_t spin_ns;
+	uint32_t port_hooks;             /* optional port hooks present (core-private) */
 	/* session */
 	uint32_t state, gen, peer_gen;
 	uint32_t tx_pos, rx_pos;         /* our published positions */
@@ -556,7 +558,9 @@ enum shml_event {
  * calls. For SHML_EV_WRITABLE, @need is the room wanted (message mode: a
  * message length). Returns the mask of events that hold (> 0), 0 on
  * timeout, or SHML_EMISMATCH. SHML_EV_STATE is reported when a reset or an
- * establishment happened during the wait.
+ * establishment happened during the wait. A writer that sleeps asks to be
+ * woken once half the ring is free (so one wake-up moves many messages);
+ * a reader that stops with less free can delay it by up to 2 ms.
  */
 int shml_wait(struct shml_chan *ch, unsigned events, size_t need, uint64_t timeout_ns);
 #endif

@@ -597,7 +597,9 @@ def cmd_report(a):
     w("## Notifications, CPU and idle receivers")
     w("")
     w("Per message while streaming (throughput runs): notifications raised (both sides, from the "
-      "channel counters) and CPU time of both processes.")
+      "channel counters) and CPU time of both processes. A writer that sleeps for room asks to "
+      "be woken once half the ring is free, not as soon as its message fits, so a slow reader "
+      "wakes it once per half ring rather than once per message.")
     w("")
     w("| shmlink | " + " | ".join(f"{fmt_size(s)} notifications | {fmt_size(s)} CPU" for s in key_sizes)
       + " |")

@@ -93,8 +93,9 @@ target() {
 
 # Atomic read-modify-write instructions per architecture, matched against
 # "mnemonic operands" (the core has none: only aligned loads, stores and
-# fences). x86: the seq_cst fence GCC emits for i686 (lock or to the stack)
-# and 2-byte NOP padding are not RMW on shared memory.
+# fences). x86: the seq_cst fence GCC emits for i686 (lock or to the stack),
+# 2-byte NOP padding and xchg between two registers (a swap GCC uses at -Os;
+# with no memory operand it is not atomic anything) are not RMW on shared memory.
 rmw_regex() {
 	case $1 in
 	cortex-m*) echo '^(ldrex|strex|ldaex|stlex|swp)' ;;
@@ -105,7 +106,7 @@ rmw_regex() {
 }
 rmw_allowed() {
 	case $1 in
-	i686) echo '^lock orl +\$0x0,\(%esp\)|^xchg +%ax,%ax' ;;
+	i686) echo '^lock orl +\$0x0,\(%esp\)|^xchg +%[a-z]+,%[a-z]+ *$' ;;
 	*) echo '^$' ;;
 	esac
 }

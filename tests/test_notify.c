@@ -10,7 +10,10 @@
  *    the doorbell incremented first and the sleeper's expected doorbell
  *    value now stale; the next sleep is notified again;
  *  - a writer sleeping for room is woken only when the room it announced
- *    (wait_need) is there, once;
+ *    (wait_need) is there, once; it announces half the ring, not just its
+ *    record (hysteresis), so a slow reader wakes a blocked writer once per
+ *    half ring drained, not per record, and a reader that stops early delays
+ *    it only by a short, capped sleep;
  *  - a close while the peer sleeps notifies it (a state change).
  */
 #include <string.h>
@@ -28,6 +31,7 @@ struct fake {
 	struct shml_chan *wait_ch;
 	const volatile uint32_t *wait_doorbell;
 	uint32_t wait_expected;
+	uint64_t wait_timeout;
 	void (*action)(struct shml_chan *sleeper); /* run inside the next wait, once */
 };
 
@@ -61,6 +65,7 @@ static int fake_wait(void *ctx, struct shml_chan *ch, const volatile uint32_t *p
 	fk.wait_ch = ch;
 	fk.wait_doorbell = peer_doorbell;
 	fk.wait_expected = expected;
+	fk.wait_timeout = timeout_ns;
 	fk.action = NULL;
 	if (act)
 		act(ch);
@@ -141,6 +146,35 @@ static void free_room(struct shml_chan *sleeper)
 		if (room_notified_at < 0 && fk.notifies > before)
 			room_notified_at = k;
 	}
+}
+
+static int drained[64], n_drains;
+
+/* B, a slow reader, frees A's ring one message at a time until A is woken. */
+static void drain_until_woken(struct shml_chan *sleeper)
+{
+	uint8_t tmp[RING];
+	int before = fk.notifies, k = 0;
+	CHECK(sleeper == &a);
+	CHECK_EQ(side(0).wait_need, RING / 2);
+	CHECK(fk.wait_timeout <= 2000000ull); /* a sleep for more than we need is short */
+	while (fk.notifies == before) {
+		CHECK_EQ(shml_recv(&b, tmp, sizeof(tmp)), 64);
+		k++;
+	}
+	CHECK(RING - (side(0).tx_pos - side(1).rx_pos) >= RING / 2);
+	CHECK(n_drains < 64);
+	drained[n_drains++] = k;
+}
+
+/* B frees room for A's record, then stops: below A's wake-up need. */
+static void free_one(struct shml_chan *sleeper)
+{
+	uint8_t tmp[RING];
+	int before = fk.notifies;
+	CHECK(sleeper == &a);
+	CHECK_EQ(shml_recv(&b, tmp, sizeof(tmp)), 64);
+	CHECK_EQ(fk.notifies, before);
 }
 
 static void close_a(struct shml_chan *sleeper)
@@ -261,9 +295,10 @@ int main(void)
 	CHECK_EQ(shml_send_wait(&a, buf, 400, 1000000000ull), 0);
 	/* Need: the 16-byte tail (for padding) + a 408-byte record = 424; room 16 + 72k. */
 	CHECK_EQ(expect_need, 424);
-	CHECK_EQ(need_in_sleep, 424);
-	CHECK_EQ(first_k_with_room, 6);
-	CHECK_EQ(room_notified_at, 6);
+	CHECK_EQ(need_in_sleep, RING / 2); /* hysteresis: half the ring, more than 424 */
+	CHECK_EQ(first_k_with_room, 7);    /* 16 + 72 * 7 = 520 >= 512 */
+	CHECK_EQ(room_notified_at, 7);
+	CHECK(fk.wait_timeout <= 2000000ull);
 	CHECK_EQ(releases_in_sleep, 10);
 	CHECK_EQ(fk.notifies, before5 + 1);
 	CHECK_EQ(counters(&b).notify_sent, cb0.notify_sent + 1);
@@ -271,7 +306,36 @@ int main(void)
 		;
 	CHECK_EQ(n, 400);
 
-	/* ---- 6. a close while the peer sleeps is a state change: it notifies ---- */
+	/* ---- 6. a slow reader wakes a blocked writer once per half ring, not per record ---- */
+	uint64_t notified6 = counters(&b).notify_sent, woken6 = counters(&a).wakeups;
+	int waits6 = fk.waits, blocked = 0;
+	for (int i = 0; i < 200; i++) {
+		if (shml_send(&a, buf, 64) == 0)
+			continue;
+		blocked++;
+		fk.action = drain_until_woken;
+		CHECK_EQ(shml_send_wait(&a, buf, 64, 1000000000ull), 0);
+	}
+	fk.action = NULL;
+	CHECK(n_drains >= 20);
+	CHECK_EQ(fk.waits - waits6, n_drains); /* every blocked send slept once... */
+	CHECK_EQ(blocked, n_drains);
+	CHECK_EQ(counters(&b).notify_sent - notified6, (uint64_t)n_drains); /* ...woken once */
+	CHECK_EQ(counters(&a).wakeups - woken6, (uint64_t)n_drains);
+	for (int i = 0; i < n_drains; i++)
+		CHECK(drained[i] >= 6); /* from < 143 bytes free to >= 512: six 72-byte records */
+	/* A reader that stops below the writer's wake-up need: no notification, yet the
+	 * writer's short sleep ends and its record goes in. */
+	int notifies6 = fk.notifies;
+	fk.action = free_one;
+	CHECK_EQ(shml_send_wait(&a, buf, 64, 1000000000ull), 0);
+	CHECK_EQ(fk.notifies, notifies6);
+	CHECK(fk.wait_timeout <= 2000000ull);
+	while ((n = shml_recv(&b, buf, sizeof(buf))) == 64)
+		;
+	CHECK_EQ(n, SHML_EAGAIN);
+
+	/* ---- 7. a close while the peer sleeps is a state change: it notifies ---- */
 	int before6 = fk.notifies;
 	fk.action = close_a;
 	CHECK_EQ(shml_recv_wait(&b, buf, sizeof(buf), 1000000000ull), SHML_ERESET);
@@ -283,7 +347,8 @@ int main(void)
 	shml_chan_close(&b);
 	free(mem);
 	printf("test_notify: ok (no sleeper: 0 notifications, %d suppressed; one notification "
-	       "per sleep; room-gated wake-up after %d of 10 releases; close wakes)\n",
-	       1000, room_notified_at);
+	       "per sleep; room-gated wake-up after %d of 10 releases; a slow reader woke a "
+	       "blocked writer %d times in 200 sends; close wakes)\n",
+	       1000, room_notified_at, n_drains);
 	return 0;
 }

@@ -89,9 +89,10 @@ static void wait_keeps_reset(void)
 	char buf[128] = {0};
 	int sent = 0, rc = 0;
 	tu_config_init(&t, SHML_MODE_MESSAGE, 4096);
-	tu_pair_open(p, &t.cfg, 1);
+	tu_pair_open(p, &t.cfg, 0);
 	p->port.cache_invalidate = restart_peer_hook;
 	p->port.wait = NULL;
+	tu_pair_reopen(p, 1);
 	shml_channel_layout(&t.cfg, 0, &lay);
 	/* b's rx position: the word after tx in its position line, one line into its block. */
 	restart_rx_pos = (volatile uint32_t *)((uint8_t *)p->mem + lay.side_b + t.cfg.cacheline + 4);
@@ -136,9 +137,10 @@ static void write_all_keeps_reset(void)
 	static uint8_t buf[8192];
 	struct shml_reset_info ri;
 	tu_config_init(&t, SHML_MODE_STREAM, 4096);
-	tu_pair_open(p, &t.cfg, 1);
+	tu_pair_open(p, &t.cfg, 0);
 	p->port.cache_invalidate = reopen_when_full;
 	p->port.wait = NULL;
+	tu_pair_reopen(p, 1);
 	write_all_armed = 1;
 	CHECK_EQ(shml_write_all(&p->a, buf, sizeof(buf), 50000000), 4096);
 	CHECK_EQ(shml_write(&p->a, buf, 1), SHML_ERESET);

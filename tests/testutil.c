@@ -35,6 +35,15 @@ void tu_pair_open(struct tu_pair *p, const struct shml_config *cfg, int connect)
 		tu_pair_connect(p);
 }
 
+/* Open both ends again: the core samples the port's optional hooks at open. */
+void tu_pair_reopen(struct tu_pair *p, int connect)
+{
+	CHECK_EQ(shml_chan_open(&p->ra, &p->a, 0, NULL), 0);
+	CHECK_EQ(shml_chan_open(&p->rb, &p->b, 0, NULL), 0);
+	if (connect)
+		tu_pair_connect(p);
+}
+
 void tu_pair_connect(struct tu_pair *p)
 {
 	for (int i = 0; i < 100; i++) {

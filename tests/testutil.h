@@ -49,6 +49,7 @@ struct tu_pair {
 void tu_pair_open(struct tu_pair *p, const struct shml_config *cfg, int connect);
 void tu_pair_close(struct tu_pair *p);
 /* Poll both ends until both are established (bounded). */
+void tu_pair_reopen(struct tu_pair *p, int connect);
 void tu_pair_connect(struct tu_pair *p);
 
 /* A unique region file path under /dev/shm for this test process. */

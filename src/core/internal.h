@@ -66,6 +66,14 @@ enum {
 #define WAIT_EVENTS_MASK 7u
 #define WAIT_SEQ_SHIFT 3
 
+/* The data path's helpers: inline even where -O2's size limits would not;
+ * a build for size (-Os: microcontrollers) lets the compiler choose. */
+#ifdef __OPTIMIZE_SIZE__
+#define SHML_HOT static inline
+#else
+#define SHML_HOT static inline __attribute__((always_inline))
+#endif
+
 static inline uint32_t le32(uint32_t v)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -110,7 +118,12 @@ static inline uint64_t align_up64(uint64_t v, uint64_t a)
 	return (v + a - 1u) & ~(a - 1u);
 }
 
-/* Port hooks, inline: on coherent machines they cost one test of a NULL pointer. */
+/* Which optional hooks the port has (shml_chan.port_hooks, set at open): the
+ * data path then tests one word instead of chasing region->port per access. */
+#define HOOK_CACHE 1u /* cache_clean or cache_invalidate */
+#define HOOK_COPY 2u  /* copy_to_shared or copy_from_shared */
+
+/* Port hooks, inline: on coherent machines they cost one test of a flag. */
 static inline uint64_t shml__now(const struct shml_chan *ch)
 {
 	const struct shml_port *p = ch->region->port;
@@ -120,14 +133,20 @@ static inline uint64_t shml__now(const struct shml_chan *ch)
 #ifndef SHML_CONFIG_COHERENT
 static inline void shml__clean(const struct shml_chan *ch, const void *ptr, size_t n)
 {
-	const struct shml_port *p = ch->region->port;
+	const struct shml_port *p;
+	if (!(ch->port_hooks & HOOK_CACHE))
+		return;
+	p = ch->region->port;
 	if (p->cache_clean)
 		p->cache_clean(p->ctx, ptr, n);
 }
 
 static inline void shml__invalidate(const struct shml_chan *ch, const void *ptr, size_t n)
 {
-	const struct shml_port *p = ch->region->port;
+	const struct shml_port *p;
+	if (!(ch->port_hooks & HOOK_CACHE))
+		return;
+	p = ch->region->port;
 	if (p->cache_invalidate)
 		p->cache_invalidate(p->ctx, ptr, n);
 }
@@ -148,23 +167,89 @@ static inline void shml__publish_line(struct shml_chan *ch)
 	shml__clean(ch, ch->self_line, CTL_USED);
 }
 
-/* SHML_CONFIG_NO_ZEROCOPY_API: the zero-copy calls remain, as internals of send/recv. */
-#ifdef SHML_CONFIG_NO_ZEROCOPY_API
-#define SHML__ZEROCOPY_API static
-#else
-#define SHML__ZEROCOPY_API
-#endif
-
 /* config.c */
 int shml__config_sane(const struct shml_config *cfg);
 
 /* session.c */
 int shml__valid_state(uint32_t s);
 void shml__ring_doorbell(struct shml_chan *ch);
-void shml__notify_if_waiting(struct shml_chan *ch, uint32_t events, uint32_t room);
+void shml__notify_waiting(struct shml_chan *ch, uint32_t events, uint32_t wait);
 void shml__note_error(struct shml_chan *ch, int err);
 int shml__step(struct shml_chan *ch);
 int shml__protocol_error(struct shml_chan *ch);
+
+/*
+ * Is @ptx, a value of the peer's tx position, possible (docs/PROTOCOL.md
+ * §9.1)? The over-full check, never behind what we validated before, and
+ * whole records in message mode.
+ */
+SHML_HOT int shml__peer_tx_ok(const struct shml_chan *ch, uint32_t ptx)
+{
+	uint32_t n = ptx - ch->rx_pos;
+	return n <= ch->rx_size && n >= ch->peer_tx_seen - ch->rx_pos &&
+	       !(ch->mode == SHML_MODE_MESSAGE && (n & (SHML_RECORD_ALIGN - 1u)));
+}
+
+/*
+ * After publishing a change the peer may sleep for: full fence, then read
+ * the peer's wait word once (store-buffer pattern, docs/PROTOCOL.md §11.4).
+ * @events: what our change provides. Inline: a peer that does not sleep
+ * for it costs a fence, a load and a test.
+ */
+SHML_HOT void shml__notify_if_waiting(struct shml_chan *ch, uint32_t events)
+{
+	uint32_t w;
+	full_fence();
+	shml__invalidate(ch, ch->peer_line, CTL_USED);
+	w = shml__peer_load(ch, CTL_WAIT);
+	if (w & events)
+		shml__notify_waiting(ch, events, w);
+	else
+		ch->counters.notify_suppressed++;
+}
+
+/*
+ * One try at a consistent snapshot of the peer's state, generation and
+ * acknowledged generation (docs/PROTOCOL.md §7.2): state, gen, peer_gen,
+ * then state and gen again. 0: torn.
+ */
+SHML_HOT int shml__snapshot_try(const struct shml_chan *ch, uint32_t *ps, uint32_t *pg,
+                                uint32_t *ppg)
+{
+	const uint8_t *line = ch->peer_line; /* a local: acquire loads would reload the field */
+	shml__invalidate(ch, line, CTL_USED);
+	*ps = shm_load(line + CTL_STATE);
+	*pg = shm_load(line + CTL_GEN);
+	*ppg = shm_load(line + CTL_PEER_GEN);
+	return shm_load(line + CTL_STATE) == *ps && shm_load(line + CTL_GEN) == *pg;
+}
+
+/* Does the peer's snapshot show it in our established session? */
+SHML_HOT int shml__peer_in_session(const struct shml_chan *ch, uint32_t ps, uint32_t pg,
+                                   uint32_t ppg)
+{
+	return (ps == SHML_STATE_EST || ps == SHML_STATE_ACK) && pg == ch->peer_gen &&
+	       ppg == ch->gen;
+}
+
+/*
+ * shml__step() with its common case inline, for the data calls: we are
+ * established with nothing to settle or report, and one untorn snapshot
+ * shows the peer still in our session. Anything else (a torn snapshot
+ * included) takes the full step, which snapshots afresh.
+ */
+SHML_HOT int shml__check(struct shml_chan *ch)
+{
+#ifdef __OPTIMIZE_SIZE__
+	return shml__step(ch); /* one copy of the snapshot code: shml__step() has it too */
+#else
+	uint32_t ps, pg, ppg;
+	if (ch->state == SHML_STATE_EST && !(ch->acct.active | ch->reset_pending) &&
+	    shml__snapshot_try(ch, &ps, &pg, &ppg) && shml__peer_in_session(ch, ps, pg, ppg))
+		return 1;
+	return shml__step(ch);
+#endif
+}
 
 /* ring.c */
 int shml__tx_room(struct shml_chan *ch, uint32_t need, uint32_t *free_bytes);

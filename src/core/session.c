@@ -63,29 +63,37 @@ void shml__ring_doorbell(struct shml_chan *ch)
 }
 
 /*
- * After publishing a change the peer may sleep for: full fence, then read
- * the peer's wait word (store-buffer pattern, docs/PROTOCOL.md "No lost
- * wake-up"). @events: what our change provides; @room: free bytes the peer
- * now has to write (checked against its announced need), or UINT32_MAX.
+ * Room the peer has to write after our release, with its tx reloaded: the
+ * one we cached may be many records old, and would wake a writer that asked
+ * for half the ring (wait.c, wake_need()) far too early. Never less than its
+ * actual room (docs/PROTOCOL.md §11.2). An impossible tx is not used here;
+ * our next data call reloads it and reacts.
  */
-void shml__notify_if_waiting(struct shml_chan *ch, uint32_t events, uint32_t room)
+static uint32_t peer_room(struct shml_chan *ch)
 {
-	uint32_t w, seq;
-	full_fence();
-	shml__invalidate(ch, ch->peer_line, CTL_USED);
-	w = shml__peer_load(ch, CTL_WAIT);
-	seq = w >> WAIT_SEQ_SHIFT;
-	if (!(w & events) || seq == ch->notified_seq) {
+	uint32_t ptx;
+	shml__invalidate(ch, ch->peer_pos, POS_USED);
+	ptx = shm_load(ch->peer_pos + POS_TX);
+	if (shml__peer_tx_ok(ch, ptx))
+		ch->peer_tx_seen = ptx;
+	return ch->rx_size - (ch->peer_tx_seen - ch->rx_pos);
+}
+
+/*
+ * The peer's wait word @wait has one of @events: notify once per sleep
+ * (docs/PROTOCOL.md §11.2), and for room only when there is as much as the
+ * peer announced it needs.
+ */
+void shml__notify_waiting(struct shml_chan *ch, uint32_t events, uint32_t wait)
+{
+	uint32_t seq = wait >> WAIT_SEQ_SHIFT;
+	if (seq == ch->notified_seq) {
 		ch->counters.notify_suppressed++;
 		return;
 	}
-	/* Room the peer waits for: wake it only when there is enough (clamped by the ring). */
-	if (room != UINT32_MAX) {
-		uint32_t need = shml__peer_load(ch, CTL_WAIT_NEED);
-		if (room < need) {
-			ch->counters.notify_suppressed++;
-			return;
-		}
+	if (events == SHML_EV_WRITABLE && peer_room(ch) < shml__peer_load(ch, CTL_WAIT_NEED)) {
+		ch->counters.notify_suppressed++;
+		return;
 	}
 	ch->notified_seq = seq;
 	shml__ring_doorbell(ch);
@@ -93,8 +101,7 @@ void shml__notify_if_waiting(struct shml_chan *ch, uint32_t events, uint32_t roo
 
 static void notify_state(struct shml_chan *ch)
 {
-	shml__notify_if_waiting(ch, SHML_EV_READABLE | SHML_EV_WRITABLE | SHML_EV_STATE,
-	                        UINT32_MAX);
+	shml__notify_if_waiting(ch, SHML_EV_READABLE | SHML_EV_WRITABLE | SHML_EV_STATE);
 }
 
 /* ---- counters ----------------------------------------------------------------- */
@@ -434,22 +441,10 @@ enum { SNAPSHOT_TRIES = 4 };
 
 static int peer_snapshot(struct shml_chan *ch, uint32_t *ps, uint32_t *pg, uint32_t *ppg)
 {
-	for (int tries = 0; tries < SNAPSHOT_TRIES; tries++) {
-		shml__invalidate(ch, ch->peer_line, CTL_USED);
-		*ps = shml__peer_load(ch, CTL_STATE);
-		*pg = shml__peer_load(ch, CTL_GEN);
-		*ppg = shml__peer_load(ch, CTL_PEER_GEN);
-		if (shml__peer_load(ch, CTL_STATE) == *ps && shml__peer_load(ch, CTL_GEN) == *pg)
+	for (int tries = 0; tries < SNAPSHOT_TRIES; tries++)
+		if (shml__snapshot_try(ch, ps, pg, ppg))
 			return 1;
-	}
 	return 0;
-}
-
-/* Does the peer's snapshot show it in our established session? */
-static int peer_in_our_session(const struct shml_chan *ch, uint32_t ps, uint32_t pg, uint32_t ppg)
-{
-	return (ps == SHML_STATE_EST || ps == SHML_STATE_ACK) && pg == ch->peer_gen &&
-	       ppg == ch->gen;
 }
 
 /*
@@ -460,16 +455,14 @@ int shml__step(struct shml_chan *ch)
 {
 	uint32_t ps, pg, ppg;
 	int rc;
-	if (ch->state == SHML_STATE_EST && !ch->acct.active && !ch->reset_pending &&
-	    peer_snapshot(ch, &ps, &pg, &ppg) && peer_in_our_session(ch, ps, pg, ppg))
-		return 1; /* the common case: established, and the peer still says so */
+	/* (The common case, established and nothing to report, is inline in shml__check().) */
 	if (ch->state != SHML_STATE_EST)
 		repair_own_line(ch);
 	if (!peer_snapshot(ch, &ps, &pg, &ppg))
 		return ch->state == SHML_STATE_EST ? 1 : SHML_ENOTCONN; /* decide next time */
 
 	if (ch->state == SHML_STATE_EST) {
-		if (peer_in_our_session(ch, ps, pg, ppg))
+		if (shml__peer_in_session(ch, ps, pg, ppg))
 			goto out;
 		/* A peer that closed this session: deliver what it sent first (like EOF). */
 		if (ps == SHML_STATE_CLOSED && pg == ch->peer_gen && ppg == ch->gen &&
@@ -670,6 +663,8 @@ int shml_chan_open(struct shml_region *r, struct shml_chan *ch, uint32_t c,
 	ch->rx_size = ch->side ? cc->ring_ab : cc->ring_ba;
 	ch->max_message = shml_channel_max_message(r->cfg, c);
 	ch->spin_ns = opts ? opts->spin_ns : 50000u;
+	ch->port_hooks = (r->port->cache_clean || r->port->cache_invalidate ? HOOK_CACHE : 0u) |
+	                 (r->port->copy_to_shared || r->port->copy_from_shared ? HOOK_COPY : 0u);
 	ch->notified_seq = UINT32_MAX; /* never a 29-bit sequence */
 
 	/* What an earlier attach of this side left: untrusted, but ours to account. */

@@ -16,6 +16,9 @@
 
 /* A sleep never lasts longer than this, so a lost doorbell costs latency, not a hang. */
 #define MAX_SLEEP_NS 1000000000ull
+/* Nor a sleep for more room than we need (wake_need()): a reader that stops
+ * consuming with room for us in the ring costs at most this much latency. */
+#define HYSTERESIS_SLEEP_NS 2000000ull
 #define WAIT_SEQ_MASK ((1u << (32 - WAIT_SEQ_SHIFT)) - 1u)
 
 static void relax(const struct shml_chan *ch)
@@ -41,6 +44,18 @@ static uint32_t room_needed(const struct shml_chan *ch, size_t need)
 	if (need == 0)
 		return 1;
 	return need > ch->tx_size ? ch->tx_size : (uint32_t)need;
+}
+
+/*
+ * Room a writer sleeping for @need announces (wait_need, docs/PROTOCOL.md
+ * §11.1, the sleeper's choice): not as soon as its record fits, but once half
+ * the ring is free, so one wake-up moves many records instead of one each
+ * time the reader frees one (hysteresis).
+ */
+static uint32_t wake_need(const struct shml_chan *ch, size_t need)
+{
+	uint32_t n = room_needed(ch, need), half = ch->tx_size / 2u;
+	return n > half ? n : half;
 }
 
 /*
@@ -107,7 +122,7 @@ static int wait_until(struct shml_chan *ch, unsigned events, size_t need, uint64
 	uint32_t start_state = ch->state, start_gen = ch->gen;
 	for (;;) {
 		int m = ready_events(ch, events, need, start_state, start_gen);
-		uint32_t doorbell;
+		uint32_t doorbell, wanted;
 		if (m)
 			return m;
 		t = shml__now(ch);
@@ -121,15 +136,18 @@ static int wait_until(struct shml_chan *ch, unsigned events, size_t need, uint64
 		shml__invalidate(ch, ch->peer_line, CTL_USED);
 		doorbell = shml__peer_load(ch, CTL_DOORBELL);
 		ch->wait_seq = (ch->wait_seq + 1u) & WAIT_SEQ_MASK;
+		wanted = (events & SHML_EV_WRITABLE) ? wake_need(ch, need) : 0;
 		announce(ch, (events & (SHML_EV_READABLE | SHML_EV_WRITABLE)) | SHML_EV_STATE,
-		         (events & SHML_EV_WRITABLE) ? room_needed(ch, need) : 0);
+		         wanted);
 		shml_publish_counters(ch);
 		full_fence();
 		m = ready_events(ch, events, need, start_state, start_gen);
 		if (!m) {
-			uint64_t slice = deadline - t;
+			uint64_t slice = deadline - t, cap = MAX_SLEEP_NS;
+			if (wanted > room_needed(ch, need))
+				cap = HYSTERESIS_SLEEP_NS;
 			p->wait(p->ctx, ch, (const volatile uint32_t *)(ch->peer_line + CTL_DOORBELL),
-			        doorbell, slice < MAX_SLEEP_NS ? slice : MAX_SLEEP_NS);
+			        doorbell, slice < cap ? slice : cap);
 			ch->counters.wakeups++;
 		}
 		announce(ch, 0, 0);
@@ -210,7 +228,7 @@ int32_t shml_write_all(struct shml_chan *ch, const void *buf, size_t len, uint64
 				ch->reset_pending = 1; /* the next call reports it, after our count */
 			return done ? (int32_t)done : n;
 		}
-		/* Wake for a useful amount of room, not for every freed byte. */
+		/* wait_until() asks to be woken for half the ring anyway (wake_need()). */
 		w = wait_until(ch, SHML_EV_WRITABLE | SHML_EV_STATE,
 		               len - done < ch->tx_size / 2 ? len - done : ch->tx_size / 2,
 		               deadline);
