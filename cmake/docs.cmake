@@ -7,3 +7,13 @@ if(TARGET worked_example)
 	                 -P ${PROJECT_SOURCE_DIR}/cmake/check_worked_example.cmake.script)
 	set_tests_properties(docs_worked_example PROPERTIES LABELS docs TIMEOUT 60)
 endif()
+
+# The code follows .clang-format (`make format` applies it). Only in the plain
+# tree: the sanitizer trees would check the same files again.
+find_program(SHMLINK_CLANG_FORMAT clang-format)
+if(SHMLINK_CLANG_FORMAT AND SHMLINK_SANITIZE STREQUAL "")
+	add_test(NAME style_clang_format
+	         COMMAND sh -c "find include src tests examples tools bench -name '*.[ch]' | xargs '${SHMLINK_CLANG_FORMAT}' --dry-run --Werror"
+	         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+	set_tests_properties(style_clang_format PROPERTIES LABELS docs TIMEOUT 120)
+endif()

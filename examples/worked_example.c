@@ -299,8 +299,7 @@ int main(void)
 	dump("side B (rtos) control line, first 48 bytes", mem, lay.side_b, 48);
 	dump("side B (rtos) position line, first 16 bytes", mem, lay.side_b + cfg.cacheline, 16);
 	dump("ring A->B, first 32 bytes", mem, lay.ring_ab, 32);
-	dump("side A (linux) statistics, first 32 bytes", mem, lay.side_a + 2 * cfg.cacheline,
-	     32);
+	dump("side A (linux) statistics, first 32 bytes", mem, lay.side_a + 2 * cfg.cacheline, 32);
 	dump("side B (rtos) statistics, first 32 bytes", mem, lay.side_b + 2 * cfg.cacheline, 32);
 	show_line(&linux_view, 0, "linux");
 	show_line(&linux_view, 1, "rtos");

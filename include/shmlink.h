@@ -94,18 +94,18 @@ extern "C" {
 /** Error codes (all negative). */
 enum shml_error {
 	SHML_OK = 0,
-	SHML_EAGAIN = -1,     /**< nothing to do now: ring empty/full */
-	SHML_ETIMEDOUT = -2,  /**< a blocking call reached its timeout */
-	SHML_ENOTCONN = -3,   /**< the session with the peer is not established yet */
-	SHML_ERESET = -4,     /**< the session was reset; see shml_reset_info() */
-	SHML_EMSGSIZE = -5,   /**< message larger than the channel's maximum */
-	SHML_EINVAL = -6,     /**< invalid argument */
-	SHML_EPROTO = -7,     /**< the peer broke the protocol; channel resynchronises */
-	SHML_EMISMATCH = -8,  /**< peer uses another protocol version or config */
-	SHML_ERANGE = -9,     /**< region too small, or a size out of range */
-	SHML_ENOBUFS = -10,   /**< caller's buffer smaller than the message */
-	SHML_ECONFIG = -11,   /**< invalid configuration; see shml_config_check() */
-	SHML_ESTATE = -12,    /**< call not valid now (e.g. commit without reserve) */
+	SHML_EAGAIN = -1,    /**< nothing to do now: ring empty/full */
+	SHML_ETIMEDOUT = -2, /**< a blocking call reached its timeout */
+	SHML_ENOTCONN = -3,  /**< the session with the peer is not established yet */
+	SHML_ERESET = -4,    /**< the session was reset; see shml_reset_info() */
+	SHML_EMSGSIZE = -5,  /**< message larger than the channel's maximum */
+	SHML_EINVAL = -6,    /**< invalid argument */
+	SHML_EPROTO = -7,    /**< the peer broke the protocol; channel resynchronises */
+	SHML_EMISMATCH = -8, /**< peer uses another protocol version or config */
+	SHML_ERANGE = -9,    /**< region too small, or a size out of range */
+	SHML_ENOBUFS = -10,  /**< caller's buffer smaller than the message */
+	SHML_ECONFIG = -11,  /**< invalid configuration; see shml_config_check() */
+	SHML_ESTATE = -12,   /**< call not valid now (e.g. commit without reserve) */
 };
 
 /** Channel modes. */
@@ -266,7 +266,7 @@ struct shml_region {
 	uint64_t size;
 	const struct shml_config *cfg;
 	const struct shml_port *port;
-	uint32_t self;      /* index of our domain in cfg->domains */
+	uint32_t self; /* index of our domain in cfg->domains */
 	uint64_t cfg_hash;
 };
 
@@ -295,8 +295,8 @@ int shml_region_attach(struct shml_region *r, const struct shml_config *cfg, uin
  * Returns 0, SHML_ECONFIG, SHML_ERANGE (region too small) or SHML_EINVAL.
  */
 int shml_region_attach_prevalidated(struct shml_region *r, const struct shml_config *cfg,
-                                    uint64_t cfg_hash, uint32_t self, void *mem,
-                                    uint64_t mem_size, const struct shml_port *port);
+                                    uint64_t cfg_hash, uint32_t self, void *mem, uint64_t mem_size,
+                                    const struct shml_port *port);
 
 #if !defined(SHML_CONFIG_NO_INSPECT) && !defined(SHML_CONFIG_PREVALIDATED)
 /**
@@ -329,26 +329,26 @@ void shml_read_slot(const struct shml_region *r, uint32_t d, struct shml_slot_in
 
 /** Counters of one channel end, kept locally and published to shared memory. */
 struct shml_counters {
-	uint64_t tx_messages, tx_bytes;   /**< accepted by send/write/commit */
-	uint64_t rx_messages, rx_bytes;   /**< delivered by recv/read/release */
-	uint64_t notify_sent;             /**< notifications we raised */
-	uint64_t notify_suppressed;       /**< publishes that needed no notification */
-	uint64_t wakeups;                 /**< times we slept and were woken */
-	uint64_t resets;                  /**< sessions that ended */
-	uint64_t protocol_errors;         /**< peer protocol violations seen */
-	uint64_t discarded_messages;      /**< sent but dropped by resets (message mode) */
-	uint64_t discarded_bytes;         /**< ring bytes dropped by resets */
-	uint32_t last_error;              /**< the last SHML_E* code seen (negated: > 0) */
+	uint64_t tx_messages, tx_bytes; /**< accepted by send/write/commit */
+	uint64_t rx_messages, rx_bytes; /**< delivered by recv/read/release */
+	uint64_t notify_sent;           /**< notifications we raised */
+	uint64_t notify_suppressed;     /**< publishes that needed no notification */
+	uint64_t wakeups;               /**< times we slept and were woken */
+	uint64_t resets;                /**< sessions that ended */
+	uint64_t protocol_errors;       /**< peer protocol violations seen */
+	uint64_t discarded_messages;    /**< sent but dropped by resets (message mode) */
+	uint64_t discarded_bytes;       /**< ring bytes dropped by resets */
+	uint32_t last_error;            /**< the last SHML_E* code seen (negated: > 0) */
 };
 
 /** What a session reset discarded of what we had sent (see shml_reset_info()). */
 struct shml_reset_info {
-	uint32_t generation;   /**< our generation of the session that ended */
-	uint32_t messages;     /**< messages accepted by send but not consumed */
-	uint32_t bytes;        /**< their ring bytes (stream mode: stream bytes) */
-	int exact;             /**< 1 if the peer reported its final position */
-	int previous_process;  /**< 1 if the session was one of an earlier attach */
-	int peer_closed;       /**< 1 if the peer closed the session (after we read all it sent) */
+	uint32_t generation;  /**< our generation of the session that ended */
+	uint32_t messages;    /**< messages accepted by send but not consumed */
+	uint32_t bytes;       /**< their ring bytes (stream mode: stream bytes) */
+	int exact;            /**< 1 if the peer reported its final position */
+	int previous_process; /**< 1 if the session was one of an earlier attach */
+	int peer_closed;      /**< 1 if the peer closed the session (after we read all it sent) */
 };
 
 /** Options for shml_chan_open(); pass NULL for defaults. */
@@ -363,26 +363,26 @@ struct shml_chan_opts {
 struct shml_chan {
 	struct shml_region *region;
 	uint32_t index, side, mode;
-	uint8_t *self_line, *peer_line;  /* control lines */
-	uint8_t *self_pos, *peer_pos;    /* position lines */
+	uint8_t *self_line, *peer_line; /* control lines */
+	uint8_t *self_pos, *peer_pos;   /* position lines */
 	uint8_t *self_stats, *peer_stats;
 	uint8_t *tx_ring, *rx_ring;
 	uint32_t tx_size, rx_size, max_message;
 	uint64_t spin_ns;
-	uint32_t port_hooks;             /* optional port hooks present (core-private) */
+	uint32_t port_hooks; /* optional port hooks present (core-private) */
 	/* session */
 	uint32_t state, gen, peer_gen;
-	uint32_t tx_pos, rx_pos;         /* our published positions */
-	uint32_t tx_seq, rx_seq;         /* message numbers of this session */
-	uint32_t peer_rx_seen;           /* last validated peer rx position */
-	uint32_t peer_tx_seen;           /* last validated peer tx position */
+	uint32_t tx_pos, rx_pos; /* our published positions */
+	uint32_t tx_seq, rx_seq; /* message numbers of this session */
+	uint32_t peer_rx_seen;   /* last validated peer rx position */
+	uint32_t peer_tx_seen;   /* last validated peer tx position */
 	uint32_t wait_seq, notified_seq, doorbell;
-	uint32_t peer_slot_version;      /* what a mismatching peer slot said */
+	uint32_t peer_slot_version; /* what a mismatching peer slot said */
 	uint64_t peer_slot_hash;
 	/* zero-copy bookkeeping */
 	int reserved, peeked;
-	int tx_started;                  /* we wrote into our ring in this session */
-	int rx_started;                  /* we consumed from our peer's ring in this session */
+	int tx_started; /* we wrote into our ring in this session */
+	int rx_started; /* we consumed from our peer's ring in this session */
 	uint32_t reserved_len, reserved_skip, peeked_len;
 	/* reset accounting */
 	struct {

@@ -895,10 +895,11 @@ static void scribble_once(uint64_t *rng, uint8_t *al, uint8_t *bl, uint8_t *bs, 
 	unsigned what = (unsigned)(r % 100u);
 	if (what < 50) {
 		/* The control and position lines; mostly state, gens and positions. */
-		static const uint32_t hot[] = {CTL_STATE, CTL_GEN, CTL_PEER_GEN, CTL_TX_POS,
-		                               CTL_RX_POS};
-		uint32_t off = (r >> 8) % 10u < 7u ? hot[(r >> 16) % 5u]
-		                                   : 4u * (uint32_t)((r >> 16) % (2u * line_bytes / 4u));
+		static const uint32_t hot[] = { CTL_STATE, CTL_GEN, CTL_PEER_GEN, CTL_TX_POS,
+			                        CTL_RX_POS };
+		uint32_t off = (r >> 8) % 10u < 7u
+		                       ? hot[(r >> 16) % 5u]
+		                       : 4u * (uint32_t)((r >> 16) % (2u * line_bytes / 4u));
 		put(bl + off, nasty(rng, al, get(bl + off)));
 	} else if (what < 58) {
 		uint32_t w = (uint32_t)((r >> 16) % (STAT_BYTES / 4u));

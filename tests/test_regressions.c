@@ -12,7 +12,7 @@ static void close_while_peer_in_ack(void)
 	struct shml_reset_info ri;
 	char buf[64];
 	tu_config_init(&t, SHML_MODE_MESSAGE, 1024);
-	tu_pair_open(&p, &t.cfg, 0); /* a opened first (SYNC), b answered (ACK) */
+	tu_pair_open(&p, &t.cfg, 0);  /* a opened first (SYNC), b answered (ACK) */
 	CHECK_EQ(shml_poll(&p.a), 1); /* a established; b has not stepped yet */
 	CHECK_EQ(shml_send(&p.a, "hello", 5), 0);
 	shml_chan_close(&p.a);
@@ -86,7 +86,7 @@ static void wait_keeps_reset(void)
 	struct tu_pair *p = &restart_pair;
 	struct shml_channel_layout lay;
 	struct shml_reset_info ri;
-	char buf[128] = {0};
+	char buf[128] = { 0 };
 	int sent = 0, rc = 0;
 	tu_config_init(&t, SHML_MODE_MESSAGE, 4096);
 	tu_pair_open(p, &t.cfg, 0);
@@ -95,7 +95,8 @@ static void wait_keeps_reset(void)
 	tu_pair_reopen(p, 1);
 	shml_channel_layout(&t.cfg, 0, &lay);
 	/* b's rx position: the word after tx in its position line, one line into its block. */
-	restart_rx_pos = (volatile uint32_t *)((uint8_t *)p->mem + lay.side_b + t.cfg.cacheline + 4);
+	restart_rx_pos =
+	        (volatile uint32_t *)((uint8_t *)p->mem + lay.side_b + t.cfg.cacheline + 4);
 	CHECK_EQ(shml_send(&p->a, buf, 100), 0);
 	CHECK_EQ(shml_recv(&p->b, buf, sizeof(buf)), 100);
 	while (shml_send(&p->a, buf, 100) == 0)
@@ -156,8 +157,13 @@ static void write_all_keeps_reset(void)
  * generation, which no data was ever sent or consumed in, made data the
  * receiver had consumed count as discarded (found by the SPIN model).
  */
-enum { CTL_GEN_OFF = 4, CTL_FINAL_GEN_OFF = 24, CTL_FINAL_TX_OFF = 28,
-       CTL_FINAL_OF_OFF = 32, CTL_FINAL_RX_OFF = 36 }; /* the control line, §4 */
+enum {
+	CTL_GEN_OFF = 4,
+	CTL_FINAL_GEN_OFF = 24,
+	CTL_FINAL_TX_OFF = 28,
+	CTL_FINAL_OF_OFF = 32,
+	CTL_FINAL_RX_OFF = 36
+}; /* the control line, §4 */
 
 static void poke(uint8_t *line, uint32_t off, uint32_t v)
 {

@@ -29,7 +29,7 @@ static size_t payload_len(uint64_t seq)
 
 static size_t make_msg(uint8_t *buf, uint64_t seq)
 {
-	struct msg_hdr h = {.seq = seq, .len = (uint32_t)payload_len(seq)};
+	struct msg_hdr h = { .seq = seq, .len = (uint32_t)payload_len(seq) };
 	tu_fill(buf + sizeof(h), h.len, seq);
 	h.sum = tu_checksum(buf + sizeof(h), h.len);
 	memcpy(buf, &h, sizeof(h));
@@ -48,8 +48,8 @@ static void check_msg(const uint8_t *buf, size_t n, uint64_t seq)
 }
 
 static void open_end(const char *path, const struct shml_config *cfg, uint32_t self,
-                     struct shml_host_region *hr, struct shml_port *port,
-                     struct shml_region *r, struct shml_chan *ch)
+                     struct shml_host_region *hr, struct shml_port *port, struct shml_region *r,
+                     struct shml_chan *ch)
 {
 	CHECK_EQ(shml_host_map(hr, path, cfg->region_size, SHML_HOST_CREATE), 0);
 	shml_host_port_init(port);
@@ -78,8 +78,7 @@ static void producer(struct shml_chan *ch, enum variant v)
 		} else if (v == ZERO_COPY) {
 			void *dst;
 			int32_t r;
-			while ((r = shml_reserve(ch, n, &dst)) == SHML_EAGAIN ||
-			       r == SHML_ENOTCONN)
+			while ((r = shml_reserve(ch, n, &dst)) == SHML_EAGAIN || r == SHML_ENOTCONN)
 				CHECK(shml_wait(ch, SHML_EV_WRITABLE | SHML_EV_STATE, n,
 				                TIMEOUT_NS) > 0);
 			CHECK_EQ(r, (long long)n);
@@ -169,8 +168,11 @@ static void run(enum variant v, int consumer_first)
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		shml_get_counters(&ch, &c);
-		printf("%-9s %-14s %u messages in %.3f s, notifications sent %llu, per message %.5f\n",
-		       v == COPY ? "copy" : v == ZERO_COPY ? "zero-copy" : "stream",
+		printf("%-9s %-14s %u messages in %.3f s, notifications sent %llu, per message "
+		       "%.5f\n",
+		       v == COPY        ? "copy"
+		       : v == ZERO_COPY ? "zero-copy"
+		                        : "stream",
 		       consumer_first ? "consumer-first" : "producer-first", MESSAGES,
 		       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 		       (unsigned long long)c.notify_sent, (double)c.notify_sent / MESSAGES);

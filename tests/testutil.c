@@ -7,11 +7,14 @@
 void tu_config_init(struct tu_config *t, uint32_t mode, uint32_t ring_size)
 {
 	memset(t, 0, sizeof(*t));
-	t->domains[0] = (struct shml_domain_cfg){.name = "a", .id = 1};
-	t->domains[1] = (struct shml_domain_cfg){.name = "b", .id = 2};
-	t->channels[0] = (struct shml_channel_cfg){
-		.name = "ch0", .a = 0, .b = 1, .mode = mode, .ring_ab = ring_size,
-		.ring_ba = ring_size};
+	t->domains[0] = (struct shml_domain_cfg){ .name = "a", .id = 1 };
+	t->domains[1] = (struct shml_domain_cfg){ .name = "b", .id = 2 };
+	t->channels[0] = (struct shml_channel_cfg){ .name = "ch0",
+		                                    .a = 0,
+		                                    .b = 1,
+		                                    .mode = mode,
+		                                    .ring_ab = ring_size,
+		                                    .ring_ba = ring_size };
 	t->cfg.cacheline = 64;
 	t->cfg.n_domains = 2;
 	t->cfg.domains = t->domains;

@@ -11,23 +11,22 @@
 #include "shmlink_host.h"
 
 /* Fail the test with file:line and a message; a test is a program that exits 0. */
-#define CHECK(cond)                                                                          \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,     \
-			        #cond);                                                      \
-			exit(1);                                                             \
-		}                                                                            \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                       \
-	do {                                                                                 \
-		long long a_ = (long long)(a), b_ = (long long)(b);                          \
-		if (a_ != b_) {                                                              \
-			fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, %s == %lld\n",  \
-			        __FILE__, __LINE__, #a, a_, #b, b_);                         \
-			exit(1);                                                             \
-		}                                                                            \
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		long long a_ = (long long)(a), b_ = (long long)(b);                                \
+		if (a_ != b_) {                                                                    \
+			fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, %s == %lld\n",        \
+			        __FILE__, __LINE__, #a, a_, #b, b_);                               \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* A two-domain, one-channel config ("a", "b", channel "ch0"); fields may be edited. */

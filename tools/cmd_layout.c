@@ -57,7 +57,8 @@ static void print_text(const struct cli_config *c)
 		row(lay.offset, lay.end - lay.offset, "", buf);
 		for (int s = 0; s < 2; s++) {
 			snprintf(buf, sizeof(buf),
-			         "side %c block: %s (control line %u + positions %u + statistics %u)",
+			         "side %c block: %s (control line %u + positions %u + statistics "
+			         "%u)",
 			         s ? 'B' : 'A', s ? b : a, c->cacheline, c->cacheline,
 			         side - 2 * c->cacheline);
 			row(s ? lay.side_b : lay.side_a, side, "  ", buf);

@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-
 static uint64_t now_ns(const struct shml_chan *ch)
 {
 	const struct shml_port *p = ch->region->port;

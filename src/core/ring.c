@@ -488,8 +488,7 @@ static void copy_wrapped_in(const struct shml_chan *ch, uint32_t pos, const uint
 		copy_in(ch, ch->tx_ring, src + first, n - first);
 }
 
-static void copy_wrapped_out(const struct shml_chan *ch, uint32_t pos, uint8_t *dst,
-                             uint32_t n)
+static void copy_wrapped_out(const struct shml_chan *ch, uint32_t pos, uint8_t *dst, uint32_t n)
 {
 	uint32_t off = pos & (ch->rx_size - 1u), first = min32(n, ch->rx_size - off);
 	shml__invalidate(ch, ch->rx_ring + off, first);

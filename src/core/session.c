@@ -196,8 +196,8 @@ static void write_finals(struct shml_chan *ch, uint32_t gen, uint32_t tx, uint32
  * generation is the ended session's, and the line's generation may already
  * be the next one, which no data was ever sent or consumed in.
  */
-static void write_missing_finals(struct shml_chan *ch, uint32_t gen, uint32_t tx,
-                                 uint32_t peer_gen, uint32_t rx)
+static void write_missing_finals(struct shml_chan *ch, uint32_t gen, uint32_t tx, uint32_t peer_gen,
+                                 uint32_t rx)
 {
 	if (own_load(ch, CTL_FINAL_TX) == tx)
 		tx = 0;
@@ -250,8 +250,8 @@ static int walk_record(const struct shml_chan *ch, uint32_t *p, uint32_t to, uin
 		shml__invalidate(ch, ch->tx_ring + off, SHML_RECORD_HEADER);
 		l = shm_load(ch->tx_ring + off + REC_LEN);
 		if (l & REC_PAD_FLAG) {
-			if (pads || off == 0 ||
-			    (l & ~REC_PAD_FLAG) + SHML_RECORD_HEADER != tail || tail > left)
+			if (pads || off == 0 || (l & ~REC_PAD_FLAG) + SHML_RECORD_HEADER != tail ||
+			    tail > left)
 				return -1;
 			*p += tail;
 			continue;
@@ -269,8 +269,8 @@ static int walk_record(const struct shml_chan *ch, uint32_t *p, uint32_t to, uin
 }
 
 /* Count the messages in [from, to) of our ring: 1, or 0 if a record is invalid. */
-static int count_records(const struct shml_chan *ch, uint32_t from, uint32_t to,
-                         uint32_t *messages, uint32_t *bytes)
+static int count_records(const struct shml_chan *ch, uint32_t from, uint32_t to, uint32_t *messages,
+                         uint32_t *bytes)
 {
 	uint32_t p = from, n = 0, b = 0, len;
 	const uint8_t *payload;
@@ -402,8 +402,8 @@ static int establish(struct shml_chan *ch, uint32_t pg)
  */
 static void repair_own_line(struct shml_chan *ch)
 {
-	const uint32_t offs[] = {CTL_STATE, CTL_GEN, CTL_PEER_GEN};
-	const uint32_t want[] = {ch->state, ch->gen, ch->peer_gen};
+	const uint32_t offs[] = { CTL_STATE, CTL_GEN, CTL_PEER_GEN };
+	const uint32_t want[] = { ch->state, ch->gen, ch->peer_gen };
 	int fixed = 0;
 	shml__invalidate(ch, ch->self_line, CTL_USED);
 	shml__invalidate(ch, ch->self_pos, POS_USED);
@@ -602,12 +602,11 @@ int shml_region_attach(struct shml_region *r, const struct shml_config *cfg, uin
 #endif
 
 int shml_region_attach_prevalidated(struct shml_region *r, const struct shml_config *cfg,
-                                    uint64_t cfg_hash, uint32_t self, void *mem,
-                                    uint64_t mem_size, const struct shml_port *port)
+                                    uint64_t cfg_hash, uint32_t self, void *mem, uint64_t mem_size,
+                                    const struct shml_port *port)
 {
-	int rc = cfg && self < cfg->n_domains
-	                 ? region_init(r, cfg, mem, mem_size, port, cfg_hash)
-	                 : SHML_EINVAL;
+	int rc = cfg && self < cfg->n_domains ? region_init(r, cfg, mem, mem_size, port, cfg_hash)
+	                                      : SHML_EINVAL;
 	return rc ? rc : write_slot(r, self);
 }
 
@@ -618,8 +617,8 @@ void shml_read_slot(const struct shml_region *r, uint32_t d, struct shml_slot_in
 		r->port->cache_invalidate(r->port->ctx, slot, shml_domain_slot_size(r->cfg));
 	out->magic = shm_load(slot + SLOT_MAGIC);
 	out->version = shm_load(slot + SLOT_VERSION);
-	out->config_hash = shm_load(slot + SLOT_HASH_LO) |
-	                   (uint64_t)shm_load(slot + SLOT_HASH_HI) << 32;
+	out->config_hash = shm_load(slot + SLOT_HASH_LO) | (uint64_t)shm_load(slot + SLOT_HASH_HI)
+	                                                           << 32;
 	out->domain_id = shm_load(slot + SLOT_DOMAIN_ID);
 	out->valid = out->magic == SHML_MAGIC && out->version == SHML_PROTOCOL_VERSION &&
 	             out->config_hash == r->cfg_hash;
@@ -806,7 +805,8 @@ void shml_inspect_side(const struct shml_region *r, uint32_t c, uint32_t side,
 	for (uint32_t i = 0; i < STAT_N_COUNTERS; i++)
 		v[i] = out->stats_valid
 		               ? shm_load(stats + STAT_COUNTERS + 8u * i) |
-		                         (uint64_t)shm_load(stats + STAT_COUNTERS + 8u * i + 4u) << 32
+		                         (uint64_t)shm_load(stats + STAT_COUNTERS + 8u * i + 4u)
+		                                 << 32
 		               : 0;
 	out->counters.last_error = out->stats_valid ? shm_load(stats + STAT_LAST_ERROR) : 0;
 }

@@ -39,8 +39,8 @@ static uint64_t deadline_after(uint64_t now, uint64_t timeout_ns)
 static uint32_t room_needed(const struct shml_chan *ch, size_t need)
 {
 	if (ch->mode == SHML_MODE_MESSAGE)
-		return shml__record_need(ch, need > ch->max_message ? ch->max_message
-		                                                     : (uint32_t)need);
+		return shml__record_need(ch,
+		                         need > ch->max_message ? ch->max_message : (uint32_t)need);
 	if (need == 0)
 		return 1;
 	return need > ch->tx_size ? ch->tx_size : (uint32_t)need;
@@ -146,8 +146,9 @@ static int wait_until(struct shml_chan *ch, unsigned events, size_t need, uint64
 			uint64_t slice = deadline - t, cap = MAX_SLEEP_NS;
 			if (wanted > room_needed(ch, need))
 				cap = HYSTERESIS_SLEEP_NS;
-			p->wait(p->ctx, ch, (const volatile uint32_t *)(ch->peer_line + CTL_DOORBELL),
-			        doorbell, slice < cap ? slice : cap);
+			p->wait(p->ctx, ch,
+			        (const volatile uint32_t *)(ch->peer_line + CTL_DOORBELL), doorbell,
+			        slice < cap ? slice : cap);
 			ch->counters.wakeups++;
 		}
 		announce(ch, 0, 0);
@@ -225,7 +226,8 @@ int32_t shml_write_all(struct shml_chan *ch, const void *buf, size_t len, uint64
 		}
 		if (n != SHML_EAGAIN && n != SHML_ENOTCONN) {
 			if (done && n == SHML_ERESET)
-				ch->reset_pending = 1; /* the next call reports it, after our count */
+				ch->reset_pending =
+				        1; /* the next call reports it, after our count */
 			return done ? (int32_t)done : n;
 		}
 		/* wait_until() asks to be woken for half the ring anyway (wake_need()). */

@@ -43,8 +43,8 @@ static void host_notify(void *ctx, struct shml_chan *ch, volatile uint32_t *door
 static int host_wait(void *ctx, struct shml_chan *ch, const volatile uint32_t *peer_doorbell,
                      uint32_t expected, uint64_t timeout_ns)
 {
-	struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000ull),
-	                      .tv_nsec = (long)(timeout_ns % 1000000000ull)};
+	struct timespec ts = { .tv_sec = (time_t)(timeout_ns / 1000000000ull),
+		               .tv_nsec = (long)(timeout_ns % 1000000000ull) };
 	uint32_t raw = expected;
 	(void)ctx;
 	(void)ch;

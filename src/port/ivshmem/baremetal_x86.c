@@ -130,7 +130,8 @@ static void bm_notify(void *ctx, struct shml_chan *ch, volatile uint32_t *doorbe
 	}
 	/* The doorbell word's store must be visible before the peer's interrupt. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	shml_ivshmem_bm_doorbell(d, (uint32_t)id, d->vectors ? shml_chan_index(ch) % d->vectors : 0);
+	shml_ivshmem_bm_doorbell(d, (uint32_t)id,
+	                         d->vectors ? shml_chan_index(ch) % d->vectors : 0);
 }
 
 void shml_ivshmem_bm_port_init(struct shml_ivshmem_bm *d, uint64_t (*ticks)(void *arg), void *arg,
