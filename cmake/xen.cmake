@@ -16,6 +16,13 @@ target_include_directories(shmlink_xen_static
 target_link_libraries(shmlink_xen_static PUBLIC shmlink_static)
 set_target_properties(shmlink_xen_static PROPERTIES OUTPUT_NAME shmlink_xen)
 
+# The CLI's --port xen (tools/cli_port.c); the guests' static CLI too.
+foreach(_xen_t shmlink_cli shmlink_cli_guest)
+	if(TARGET ${_xen_t})
+		target_link_libraries(${_xen_t} PRIVATE shmlink_xen_static)
+	endif()
+endforeach()
+
 add_executable(test_xen_port ${PROJECT_SOURCE_DIR}/tests/xen/test_xen_port.c)
 target_link_libraries(test_xen_port PRIVATE shmlink_xen_static)
 add_test(NAME xen_port_host COMMAND test_xen_port)

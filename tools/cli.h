@@ -13,6 +13,8 @@
 
 #include "shmlink.h"
 #include "shmlink_host.h"
+#include "shmlink_ivshmem.h"
+#include "shmlink_xen.h"
 
 #ifndef SHMLINK_VERSION
 #define SHMLINK_VERSION "unknown"
@@ -74,6 +76,9 @@ struct cli_channel {
 
 enum cli_xen_shm { CLI_XEN_PASSTHROUGH = 0, CLI_XEN_STATIC = 1 };
 
+/* How this machine reaches the region: [host] port, or --port. */
+enum cli_port { CLI_PORT_FILE, CLI_PORT_IVSHMEM, CLI_PORT_IVSHMEM_GUEST, CLI_PORT_XEN };
+
 /* Per-channel event channel ports of [xen]. */
 struct cli_xen_evtchn {
 	uint32_t port_a, port_b; /* local port in side a's domain, in side b's */
@@ -105,6 +110,9 @@ struct cli_config {
 	int host_path_line;
 	int host_domain; /* default --as, or -1 */
 	int host_domain_line;
+	int host_port; /* enum cli_port, default CLI_PORT_FILE */
+	int host_port_line;
+	int port; /* in effect after cli_choose_port(): [host] port or --port */
 
 	/* [qemu]: for `gen qemu` (and the size `init` gives the file). */
 	int qemu_line;
@@ -121,6 +129,12 @@ struct cli_config {
 	int qemu_server_line;
 	uint32_t qemu_vectors; /* 0: one per channel */
 	int qemu_vectors_line;
+	struct shml_ivshmem_ids qemu_ids; /* domain index -> ivshmem peer id */
+	int qemu_ids_line;                /* 0: the default, id = domain index */
+	char *qemu_pci;                   /* ivshmem-guest: PCI address, NULL: the first */
+	int qemu_pci_line;
+	int qemu_guest_mode; /* enum shml_ivshmem_guest_mode */
+	int qemu_guest_mode_line;
 
 	/* [xen]: for `gen xen-dt` (and the ports in `gen header`). */
 	int xen_line;
@@ -165,6 +179,14 @@ int cli_is_xen_domu(const struct cli_config *c, uint32_t d);
 int cli_is_qemu_guest(const struct cli_config *c, uint32_t d);
 /* Validate [xen] for the generators and fill c->xen_evtchn. -1 with a message. */
 int cli_xen_resolve(struct cli_config *c);
+/* Only the event channel ports of c->xen_evtchn (what the xen port needs). -1 with a message. */
+int cli_xen_ports(struct cli_config *c);
+
+/* "file", "ivshmem", "ivshmem-guest", "xen"; and back (-1: unknown). */
+const char *cli_port_name(int port);
+int cli_port_parse(const char *s);
+/* ivshmem vectors every peer uses: [qemu] vectors, or one per channel (at most 64). */
+uint32_t cli_ivshmem_vectors(const struct cli_config *c);
 
 /* ---- commands -------------------------------------------------------------------- */
 
@@ -199,12 +221,16 @@ struct cli_view {
 int cli_view_open(struct cli_view *v, const struct cli_config *c, const char *path);
 void cli_view_close(struct cli_view *v);
 
-/* One end of a channel, attached through the host port. */
+/* One end of a channel, attached through the port of c->port. */
 struct cli_end {
 	struct cli_config *c;
-	const char *path;
+	const char *path; /* the region file (file port), else NULL */
 	struct shml_host_region hr;
-	struct shml_port port;
+	struct shml_ivshmem_client *ivc; /* CLI_PORT_IVSHMEM */
+	struct shml_ivshmem_guest *ivg;  /* CLI_PORT_IVSHMEM_GUEST */
+	struct shml_xen *xen;            /* CLI_PORT_XEN */
+	uint32_t *xen_evtchn;            /* our port per channel, for shml_xen_open() */
+	struct shml_port port;           /* a copy of the port's hooks: the region uses it */
 	struct shml_region region;
 	struct shml_chan ch;
 	uint32_t chan; /* channel index */
@@ -216,16 +242,25 @@ struct cli_end {
 };
 
 /*
- * What every channel command does first: load @config and find the region
- * file (@region, i.e. --region, or [host] path). Returns 0 or CLI_USAGE
- * (message printed); cli_config_free() after, also on failure.
+ * Choose the port (@port, i.e. --port, or [host] port) and check that the
+ * config has what it needs; for the file port, find the region file (@region,
+ * i.e. --region, or [host] path) into *@path (NULL for the other ports).
+ * Returns 0 or CLI_USAGE (message printed).
  */
-int cli_load_region(struct cli_config *c, const char *config, const char *region,
+int cli_choose_port(struct cli_config *c, const char *cmd, const char *port, const char *region,
                     const char **path);
 
 /*
- * Resolve CHANNEL and --as (NULL: default, see cli_region.c), map the region
- * file, lock our end against other local processes, attach and open.
+ * What every channel command does first: load @config, then cli_choose_port().
+ * Returns 0 or CLI_USAGE (message printed); cli_config_free() after, also on failure.
+ */
+int cli_load_region(struct cli_config *c, const char *config, const char *cmd, const char *port,
+                    const char *region, const char **path);
+
+/*
+ * Resolve CHANNEL and --as (NULL: default, see cli_region.c); file port: map
+ * the region file, lock our end against other local processes; other ports:
+ * open the port (--as or [host] domain required); attach and open.
  * Returns 0, CLI_FAIL or CLI_USAGE (message printed).
  */
 int cli_end_open(struct cli_end *e, struct cli_config *c, const char *path, const char *channel,
@@ -234,6 +269,10 @@ int cli_end_open(struct cli_end *e, struct cli_config *c, const char *path, cons
 int cli_end_open_opts(struct cli_end *e, struct cli_config *c, const char *path,
                       const char *channel, const char *as, const char *cmd,
                       const struct shml_chan_opts *opts);
+/* Open port e->c->port but the file port (cli_port.c): the mapping, e->port. CLI_FAIL. */
+int cli_port_open(struct cli_end *e, void **mem, uint64_t *size);
+void cli_port_close(struct cli_end *e);
+
 /* Close the channel end (peer sees CLOSED), unlock, unmap. Idempotent. */
 void cli_end_close(struct cli_end *e);
 

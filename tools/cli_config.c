@@ -36,8 +36,9 @@ static const char *const sec_keys[SEC_COUNT][12] = {
 	[SEC_REGION] = { "size", "cacheline" },
 	[SEC_DOMAIN] = { "id" },
 	[SEC_CHANNEL] = { "a", "b", "mode", "ring", "ring_ab", "ring_ba", "max_message" },
-	[SEC_HOST] = { "path", "domain" },
-	[SEC_QEMU] = { "mem_path", "size", "id", "guests", "server", "vectors" },
+	[SEC_HOST] = { "path", "domain", "port" },
+	[SEC_QEMU] = { "mem_path", "size", "id", "guests", "server", "vectors", "ids", "pci",
+	               "guest_mode" },
 	[SEC_XEN] = { "shm", "host_address", "guest_address", "shm_id", "owner", "domains",
 	              "evtchn_base", "evtchn.", "address_cells", "size_cells" },
 };
@@ -574,6 +575,68 @@ static int do_host(struct parse *p, struct section *s)
 			return 0;
 		c->host_domain_line = e->line;
 	}
+	if ((e = get(s, "port"))) {
+		c->host_port = cli_port_parse(e->value);
+		if (c->host_port < 0) {
+			perr(p, e->line,
+			     "[host] port = %s: write file (the region file, default), ivshmem (a "
+			     "host peer of the ivshmem server), ivshmem-guest (the ivshmem PCI "
+			     "device in a Linux guest) or xen (a Linux dom0less domU)",
+			     e->value);
+			return 0;
+		}
+		c->host_port_line = e->line;
+	}
+	return 1;
+}
+
+static const char *const guest_modes[] = {
+	[SHML_IVSHMEM_AUTO] = "auto", [SHML_IVSHMEM_VFIO] = "vfio", [SHML_IVSHMEM_SYSFS] = "sysfs"
+};
+
+/* [qemu] ids, pci and guest_mode: what the ivshmem ports need. */
+static int do_qemu_port(struct parse *p, struct section *s)
+{
+	struct cli_config *c = p->c;
+	struct entry *e;
+	int n;
+	if ((e = get(s, "ids"))) {
+		n = shml_ivshmem_ids_parse(&c->qemu_ids, e->value);
+		if (n < 0 || (uint32_t)n > c->n_domains) {
+			perr(p, e->line,
+			     "[qemu] ids = %s: write the ivshmem peer id of each domain in the "
+			     "order of the [domain] sections, '-' for none, e.g. ids = 0,1 "
+			     "(%u domains, ids 0 to %u)",
+			     e->value, c->n_domains, SHML_IVSHMEM_MAX_ID);
+			return 0;
+		}
+		c->qemu_ids_line = e->line;
+	}
+	if ((e = get(s, "pci"))) {
+		if (!*e->value ||
+		    strlen(e->value) >= sizeof(((struct shml_ivshmem_guest *)0)->bdf)) {
+			perr(p, e->line,
+			     "[qemu] pci = %s: give the ivshmem device's PCI address, e.g. "
+			     "0000:00:03.0",
+			     e->value);
+			return 0;
+		}
+		c->qemu_pci = xstrdup(e->value);
+		c->qemu_pci_line = e->line;
+	}
+	if ((e = get(s, "guest_mode"))) {
+		for (n = 0; n < 3 && strcmp(e->value, guest_modes[n]); n++)
+			;
+		if (n == 3) {
+			perr(p, e->line,
+			     "[qemu] guest_mode = %s: write auto (default), vfio (doorbells, needs "
+			     "an IOMMU) or sysfs (polling)",
+			     e->value);
+			return 0;
+		}
+		c->qemu_guest_mode = n;
+		c->qemu_guest_mode_line = e->line;
+	}
 	return 1;
 }
 
@@ -636,7 +699,7 @@ static int do_qemu(struct parse *p, struct section *s)
 		c->qemu_vectors = (uint32_t)v;
 		c->qemu_vectors_line = e->line;
 	}
-	return 1;
+	return do_qemu_port(p, s);
 }
 
 static int do_xen(struct parse *p, struct section *s)
@@ -945,6 +1008,8 @@ int cli_config_load(struct cli_config *c, const char *file)
 	c->file = file;
 	c->host_domain = -1;
 	c->xen_owner = -1;
+	for (uint32_t i = 0; i < SHML_MAX_DOMAINS; i++) /* default: peer id = domain index */
+		c->qemu_ids.id[i] = (int32_t)i;
 	c->xen_evtchn_base = 10;
 	c->xen_address_cells = 2;
 	c->xen_size_cells = 2;
@@ -1020,6 +1085,7 @@ void cli_config_free(struct cli_config *c)
 	free(c->qemu_mem_path);
 	free(c->qemu_id);
 	free(c->qemu_server);
+	free(c->qemu_pci);
 	free(c->xen_shm_id);
 	memset(c, 0, sizeof(*c));
 }
@@ -1144,6 +1210,11 @@ int cli_xen_resolve(struct cli_config *c)
 		           c->domains[owner].name);
 		return -1;
 	}
+	return cli_xen_ports(c);
+}
+
+int cli_xen_ports(struct cli_config *c)
+{
 	for (uint32_t i = 0; i < c->n_channels; i++) {
 		struct cli_channel *ch = &c->channels[i];
 		struct cli_xen_evtchn *ev = &c->xen_evtchn[i];

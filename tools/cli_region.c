@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The region on this host: a read-only view for inspection, and channel
- * ends attached through the host port.
+ * ends attached through the host port (a region file) or, through
+ * cli_port.c, the ivshmem and Xen ports.
  *
  * Two processes on the same end of a channel would both write its control
  * line and ring and corrupt the channel. So every end the tool opens holds
@@ -159,12 +160,12 @@ static int choose_side(struct cli_end *e, int fd, const char *as, const char *cm
 	                       ch->name, na, nb, na, nb);
 }
 
-int cli_load_region(struct cli_config *c, const char *config, const char *region, const char **path)
+int cli_load_region(struct cli_config *c, const char *config, const char *cmd, const char *port,
+                    const char *region, const char **path)
 {
 	if (cli_config_load(c, config) != 0)
 		return CLI_USAGE;
-	*path = cli_region_path(c, region);
-	return *path ? 0 : CLI_USAGE;
+	return cli_choose_port(c, cmd, port, region, path);
 }
 
 int cli_end_open(struct cli_end *e, struct cli_config *c, const char *path, const char *channel,
@@ -173,13 +174,74 @@ int cli_end_open(struct cli_end *e, struct cli_config *c, const char *path, cons
 	return cli_end_open_opts(e, c, path, channel, as, cmd, NULL);
 }
 
+/* Ports other than the file: no locks across VMs, so --as or [host] domain must say. */
+static int other_side(struct cli_end *e, const char *cmd)
+{
+	struct cli_config *c = e->c;
+	const struct cli_channel *ch = &c->channels[e->chan];
+	const char *na = c->domains[ch->a].name, *nb = c->domains[ch->b].name;
+	if (c->host_domain >= 0 &&
+	    ((uint32_t)c->host_domain == ch->a || (uint32_t)c->host_domain == ch->b)) {
+		e->side = (uint32_t)c->host_domain == ch->a ? 0 : 1;
+		return 0;
+	}
+	return cli_usage_error(cmd,
+	                       "channel '%s' joins %s (side A) and %s (side B), and port %s "
+	                       "cannot tell which end is free (no file locks across VMs): say "
+	                       "which end we are with --as %s or --as %s, or [host] domain",
+	                       ch->name, na, nb, cli_port_name(c->port), na, nb);
+}
+
+/* The file port: open, choose the side by the locks, lock our end, map. */
+static int open_file(struct cli_end *e, const char *path, const char *as, const char *cmd)
+{
+	struct cli_config *c = e->c;
+	uint64_t fsize;
+	int rc, fd;
+	char a[32], b[32];
+	fd = open_region_file(c, path, O_RDWR, &fsize);
+	if (fd < 0)
+		return CLI_FAIL;
+	e->lock_fd = fd;
+	if (fsize < c->region_size) {
+		cli_err("%s is %s, smaller than the region (%s): run 'shmlink init %s'", path,
+		        cli_human(fsize, a, sizeof(a)), cli_human(c->region_size, b, sizeof(b)),
+		        c->file);
+		return CLI_FAIL;
+	}
+	if (!as) {
+		rc = choose_side(e, fd, NULL, cmd);
+		if (rc)
+			return rc;
+	}
+	e->self = e->side ? c->channels[e->chan].b : c->channels[e->chan].a;
+	if (lock_side(fd, c, e->chan, e->side) != 0) {
+		if (errno == EAGAIN || errno == EACCES)
+			cli_err("the %s end of channel '%s' is in use by another process on this "
+			        "host "
+			        "(two processes on one end would corrupt the channel)",
+			        c->domains[e->self].name, c->channels[e->chan].name);
+		else
+			cli_err("%s: lock: %s", path, strerror(errno));
+		return CLI_FAIL;
+	}
+	rc = shml_host_map(&e->hr, path, c->region_size, 0);
+	if (rc < 0) {
+		cli_err("%s: cannot map the region: %s", path, strerror(-rc));
+		return CLI_FAIL;
+	}
+	shml_host_port_init(&e->port);
+	return 0;
+}
+
 int cli_end_open_opts(struct cli_end *e, struct cli_config *c, const char *path,
                       const char *channel, const char *as, const char *cmd,
                       const struct shml_chan_opts *opts)
 {
-	uint64_t fsize;
-	int ch, rc, fd;
-	char a[32], b[32];
+	int ch, rc;
+	void *mem;
+	uint64_t size;
+	char where[160];
 	const struct cli_channel *cc;
 	memset(e, 0, sizeof(*e));
 	e->c = c;
@@ -199,55 +261,39 @@ int cli_end_open_opts(struct cli_end *e, struct cli_config *c, const char *path,
 	}
 	e->chan = (uint32_t)ch;
 	cc = &c->channels[ch];
-	/* Validate --as before touching the file: a usage error stays a usage error. */
-	if (as) {
-		rc = choose_side(e, -1, as, cmd);
-		if (rc)
-			return rc;
+	/* Validate --as before touching the region: a usage error stays a usage error. */
+	rc = as ? choose_side(e, -1, as, cmd) : c->port != CLI_PORT_FILE ? other_side(e, cmd) : 0;
+	if (rc)
+		return rc;
+	if (c->port == CLI_PORT_FILE) {
+		rc = open_file(e, path, as, cmd);
+		mem = e->hr.mem;
+		size = e->hr.size;
+		snprintf(where, sizeof(where), "%s", path);
+	} else {
+		e->self = e->side ? cc->b : cc->a;
+		rc = cli_port_open(e, &mem, &size);
+		snprintf(where, sizeof(where), "port %s", cli_port_name(c->port));
 	}
-	fd = open_region_file(c, path, O_RDWR, &fsize);
-	if (fd < 0)
-		return CLI_FAIL;
-	e->lock_fd = fd;
-	if (fsize < c->region_size) {
-		cli_err("%s is %s, smaller than the region (%s): run 'shmlink init %s'", path,
-		        cli_human(fsize, a, sizeof(a)), cli_human(c->region_size, b, sizeof(b)),
-		        c->file);
+	if (rc) {
 		cli_end_close(e);
-		return CLI_FAIL;
-	}
-	if (!as) {
-		rc = choose_side(e, fd, NULL, cmd);
-		if (rc) {
-			cli_end_close(e);
-			return rc;
-		}
+		return rc;
 	}
 	e->self = e->side ? cc->b : cc->a;
 	e->peer = e->side ? cc->a : cc->b;
-	if (lock_side(fd, c, e->chan, e->side) != 0) {
-		if (errno == EAGAIN || errno == EACCES)
-			cli_err("the %s end of channel '%s' is in use by another process on this "
-			        "host "
-			        "(two processes on one end would corrupt the channel)",
-			        c->domains[e->self].name, cc->name);
-		else
-			cli_err("%s: lock: %s", path, strerror(errno));
+	if (size < c->region_size) {
+		char a[32], b[32];
+		cli_err("%s: the shared memory is %s, smaller than the region of %s (%s)", where,
+		        cli_human(size, a, sizeof(a)), c->file,
+		        cli_human(c->region_size, b, sizeof(b)));
 		cli_end_close(e);
 		return CLI_FAIL;
 	}
-	rc = shml_host_map(&e->hr, path, c->region_size, 0);
-	if (rc < 0) {
-		cli_err("%s: cannot map the region: %s", path, strerror(-rc));
-		cli_end_close(e);
-		return CLI_FAIL;
-	}
-	shml_host_port_init(&e->port);
-	rc = shml_region_attach(&e->region, &c->cfg, e->self, e->hr.mem, e->hr.size, &e->port);
+	rc = shml_region_attach(&e->region, &c->cfg, e->self, mem, size, &e->port);
 	if (rc == 0)
 		rc = shml_chan_open(&e->region, &e->ch, e->chan, opts);
 	if (rc != 0) {
-		cli_err("%s: cannot attach as %s: %s", path, c->domains[e->self].name,
+		cli_err("%s: cannot attach as %s: %s", where, c->domains[e->self].name,
 		        shml_strerror(rc));
 		cli_end_close(e);
 		return CLI_FAIL;
@@ -262,6 +308,7 @@ void cli_end_close(struct cli_end *e)
 		shml_chan_close(&e->ch);
 		e->opened = 0;
 	}
+	cli_port_close(e);
 	if (e->hr.mem)
 		shml_host_unmap(&e->hr);
 	if (e->lock_fd >= 0)

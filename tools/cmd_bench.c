@@ -44,7 +44,7 @@
 static const char bench_help[] =
         "Usage: shmlink bench CONFIG CHANNEL [--side A|B|both] [--sizes LIST]\n"
         "                    [--seconds S] [--wait spin|busy|block] [--csv FILE]\n"
-        "                    [--region PATH] [--timeout SEC]\n"
+        "                    [--port PORT] [--region PATH] [--timeout SEC]\n"
         "\n"
         "Throughput (messages/s, GB/s), round-trip latency (median, p99) and\n"
         "notifications per message over CHANNEL, at each size: message channels with\n"
@@ -61,7 +61,9 @@ static const char bench_help[] =
         "                   block: sleep at once. Both sides must use the same\n"
         "  --csv FILE       also append the results to FILE as CSV:\n"
         "                   transport,mode,wait,size,metric,value,unit,run\n"
-        "  --region PATH    the region file (overrides [host] path)\n"
+        "  --port PORT      how to reach the region: file, ivshmem, ivshmem-guest or\n"
+        "                   xen (overrides [host] port; see shmlink(1))\n"
+        "  --region PATH    the region file (port file; overrides [host] path)\n"
         "  --timeout SEC    give up after SEC seconds without an answer (default 30)\n"
         "  -h, --help       this text\n";
 
@@ -396,9 +398,12 @@ struct result {
 static void csv_rows(const struct bench *b, const struct bench_opts *o, const char *mode,
                      size_t size, const struct result *r)
 {
-	/* The transport names the port: the CLI reaches regions through the host
-	 * port today (ivshmem and Xen ports will add their own names). */
-	const char *transport = "shmlink-host", *w = wait_names[b->wait];
+	/* The transport names the port: shmlink-host (the region file), shmlink-ivshmem,
+	 * shmlink-ivshmem-guest, shmlink-xen. */
+	char transport[40];
+	const char *w = wait_names[b->wait];
+	snprintf(transport, sizeof(transport), "shmlink-%s",
+	         b->c.port == CLI_PORT_FILE ? "host" : cli_port_name(b->c.port));
 	bench_csv(o, transport, mode, w, size, "msg_rate", r->msg_rate, "msg/s");
 	bench_csv(o, transport, mode, w, size, "bandwidth", r->gbps, "GB/s");
 	bench_csv(o, transport, mode, w, size, "cpu_per_msg", r->cpu_msg, "ns");
@@ -629,12 +634,13 @@ int cmd_bench(int argc, char **argv)
 		                              { "wait", required_argument, NULL, 'w' },
 		                              { "csv", required_argument, NULL, 'c' },
 		                              { "region", required_argument, NULL, 'r' },
+		                              { "port", required_argument, NULL, 'P' },
 		                              { "timeout", required_argument, NULL, 't' },
 		                              { "help", no_argument, NULL, 'h' },
 		                              { 0, 0, 0, 0 } };
 	static const size_t default_sizes[] = { 64, 1024, 65536 };
 	struct bench b;
-	const char *region = NULL;
+	const char *region = NULL, *port = NULL;
 	double timeout = 30;
 	size_t max = 0;
 	int o, rc, ch;
@@ -687,6 +693,9 @@ int cmd_bench(int argc, char **argv)
 		case 'r':
 			region = optarg;
 			break;
+		case 'P':
+			port = optarg;
+			break;
 		case 't':
 			if (cli_parse_seconds(optarg, &timeout) != 0 || timeout <= 0)
 				return cli_usage_error(
@@ -709,7 +718,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	b.timeout_ns = (uint64_t)(timeout * 1e9);
 	b.channel = argv[optind + 1];
-	rc = cli_load_region(&b.c, argv[optind], region, &b.path);
+	rc = cli_load_region(&b.c, argv[optind], "bench", port, region, &b.path);
 	if (rc) {
 		cli_config_free(&b.c);
 		return rc;

@@ -96,7 +96,8 @@ struct futex_waitv {
 
 static const char net_help[] =
         "Usage: shmlink net CONFIG CHANNEL [--as DOMAIN] [--ifname NAME] [--mtu N] [--tap]\n"
-        "                  [--offload] [--addr ADDR/PREFIX]... [--region PATH] [--quiet]\n"
+        "                  [--offload] [--addr ADDR/PREFIX]... [--port PORT] [--region PATH]\n"
+        "                  [--quiet]\n"
         "\n"
         "An IP network link to the domain at the other end of CHANNEL (a message\n"
         "channel): creates a TUN interface (layer 3; --tap: a TAP interface, layer 2),\n"
@@ -119,7 +120,9 @@ static const char net_help[] =
         "                     the MTU; both ends must say it; needs rings of 256K\n"
         "  --addr ADDR/PREFIX also give the interface this address (IPv4 or IPv6, no\n"
         "                     IPv6 duplicate address detection); may be repeated\n"
-        "  --region PATH      the region file (overrides [host] path)\n"
+        "  --port PORT        how to reach the region: file, ivshmem, ivshmem-guest or\n"
+        "                     xen (overrides [host] port; see shmlink(1))\n"
+        "  --region PATH      the region file (port file; overrides [host] path)\n"
         "  -q, --quiet        no notes (errors only)\n"
         "  -h, --help         this text\n";
 
@@ -881,11 +884,12 @@ int cmd_net(int argc, char **argv)
 		                              { "offload", no_argument, NULL, 'O' },
 		                              { "addr", required_argument, NULL, 'A' },
 		                              { "region", required_argument, NULL, 'r' },
+		                              { "port", required_argument, NULL, 'P' },
 		                              { "quiet", no_argument, NULL, 'q' },
 		                              { "help", no_argument, NULL, 'h' },
 		                              { 0, 0, 0, 0 } };
 	struct net *n;
-	const char *as = NULL, *region = NULL, *ifname = NULL, *path, *channel;
+	const char *as = NULL, *port = NULL, *region = NULL, *ifname = NULL, *path, *channel;
 	uint64_t mtu = 0;
 	uint32_t maxmsg, l2, mtu_max, driver_max;
 	int o, rc, chan;
@@ -950,6 +954,9 @@ int cmd_net(int argc, char **argv)
 			break;
 		case 'r':
 			region = optarg;
+			break;
+		case 'P':
+			port = optarg;
 			break;
 		case 'q':
 			n->quiet = 1;
@@ -1066,9 +1073,10 @@ int cmd_net(int argc, char **argv)
 	}
 	if (n->mtu < 1280)
 		note(n, "MTU %u is below 1280: the kernel gives the interface no IPv6", n->mtu);
-	path = cli_region_path(&n->c, region);
-	if (!path)
+	rc = cli_choose_port(&n->c, "net", port, region, &path);
+	if (rc)
 		goto out;
+	rc = CLI_USAGE;
 
 	/* Can we make an interface at all? Before we touch the region. */
 	rc = tun_precheck(n);

@@ -31,7 +31,7 @@
 
 static const char send_help[] =
         "Usage: shmlink send CONFIG CHANNEL [FILE|-] [--as DOMAIN] [--count N [--size BYTES]]\n"
-        "                   [--region PATH] [--timeout SEC] [--quiet]\n"
+        "                   [--port PORT] [--region PATH] [--timeout SEC] [--quiet]\n"
         "\n"
         "Send FILE (default: stdin) into CHANNEL. Message channels: chunks of up to\n"
         "max_message bytes, one message each, then an empty message (end of file).\n"
@@ -39,17 +39,20 @@ static const char send_help[] =
         "the receiver has consumed everything.\n"
         "\n"
         "  --as DOMAIN     which end we are (default: the end no local process holds, or\n"
-        "                  [host] domain; asked for when that leaves a choice)\n"
+        "                  [host] domain; asked for when that leaves a choice; other\n"
+        "                  ports than file: --as or [host] domain, no locks across VMs)\n"
         "  --count N       send N generated messages (stream: N writes) instead of a file\n"
         "  --size BYTES    bytes per generated message (default 1024)\n"
-        "  --region PATH   the region file (overrides [host] path)\n"
+        "  --port PORT     how to reach the region: file, ivshmem, ivshmem-guest or xen\n"
+        "                  (overrides [host] port; see shmlink(1))\n"
+        "  --region PATH   the region file (port file; overrides [host] path)\n"
         "  --timeout SEC   fail after SEC seconds without progress (default: wait forever)\n"
         "  -q, --quiet     no progress line and no notes\n"
         "  -h, --help      this text\n";
 
 static const char recv_help[] =
         "Usage: shmlink recv CONFIG CHANNEL [FILE|-] [--as DOMAIN] [--count N]\n"
-        "                   [--region PATH] [--timeout SEC] [--quiet]\n"
+        "                   [--port PORT] [--region PATH] [--timeout SEC] [--quiet]\n"
         "\n"
         "Receive from CHANNEL into FILE (default: stdout) until end of file (message\n"
         "channels: an empty message; stream channels: the sender closed its end), or\n"
@@ -57,14 +60,16 @@ static const char recv_help[] =
         "\n"
         "  --as DOMAIN     which end we are (see send)\n"
         "  --count N       stop after N messages (message channels)\n"
-        "  --region PATH   the region file (overrides [host] path)\n"
+        "  --port PORT     how to reach the region: file, ivshmem, ivshmem-guest or xen\n"
+        "                  (overrides [host] port; see shmlink(1))\n"
+        "  --region PATH   the region file (port file; overrides [host] path)\n"
         "  --timeout SEC   fail after SEC seconds without progress (default: wait forever)\n"
         "  -q, --quiet     no progress line and no notes\n"
         "  -h, --help      this text\n";
 
 static const char cat_help[] =
-        "Usage: shmlink cat CONFIG CHANNEL [--as DOMAIN] [--region PATH] [--linger SEC]\n"
-        "                  [--quiet]\n"
+        "Usage: shmlink cat CONFIG CHANNEL [--as DOMAIN] [--port PORT] [--region PATH]\n"
+        "                  [--linger SEC] [--quiet]\n"
         "\n"
         "Both ways at once, like socat: stdin into the channel, the channel onto stdout.\n"
         "Message channels: each read from stdin is one message; at end of stdin an\n"
@@ -75,7 +80,9 @@ static const char cat_help[] =
         "peer is reported and cat carries on. Ctrl-C closes the channel and exits 0.\n"
         "\n"
         "  --as DOMAIN     which end we are (see send)\n"
-        "  --region PATH   the region file (overrides [host] path)\n"
+        "  --port PORT     how to reach the region: file, ivshmem, ivshmem-guest or xen\n"
+        "                  (overrides [host] port; see shmlink(1))\n"
+        "  --region PATH   the region file (port file; overrides [host] path)\n"
         "  --linger SEC    stream channels: see above\n"
         "  -q, --quiet     no notes\n"
         "  -h, --help      this text\n";
@@ -240,12 +247,12 @@ static int reset_seen(struct xfer *x, struct shml_reset_info *ri)
 }
 
 static int xfer_open(struct xfer *x, const char *config, const char *channel, const char *as,
-                     const char *region)
+                     const char *port, const char *region)
 {
 	const char *path;
 	int rc;
 	x->e.lock_fd = -1; /* nothing to close until cli_end_open() */
-	rc = cli_load_region(&x->c, config, region, &path);
+	rc = cli_load_region(&x->c, config, x->cmd, port, region, &path);
 	if (rc)
 		return rc;
 	rc = cli_end_open(&x->e, &x->c, path, channel, as, x->cmd);
@@ -439,7 +446,7 @@ static int send_one(struct xfer *x, const uint8_t *buf, size_t len)
 
 /* What send and recv share on their command lines. */
 struct xfer_args {
-	const char *as, *region, *file;
+	const char *as, *port, *region, *file;
 	uint64_t count;
 	int have_count;
 };
@@ -459,6 +466,9 @@ static int common_option(const char *cmd, int o, struct xfer *x, struct xfer_arg
 		return 1;
 	case 'r':
 		a->region = optarg;
+		return 1;
+	case 'P':
+		a->port = optarg;
 		return 1;
 	case 't':
 		if (cli_parse_seconds(optarg, &x->timeout) != 0)
@@ -484,7 +494,7 @@ static int open_positional(const char *cmd, int argc, char **argv, struct xfer *
 		a->file = argv[optind + 2];
 	if (a->have_count && a->file && strcmp(cmd, "send") == 0)
 		return cli_usage_error(cmd, "give either FILE or --count, not both");
-	rc = xfer_open(x, argv[optind], argv[optind + 1], a->as, a->region);
+	rc = xfer_open(x, argv[optind], argv[optind + 1], a->as, a->port, a->region);
 	if (rc)
 		xfer_close(x);
 	return rc;
@@ -496,6 +506,7 @@ int cmd_send(int argc, char **argv)
 		                              { "count", required_argument, NULL, 'n' },
 		                              { "size", required_argument, NULL, 's' },
 		                              { "region", required_argument, NULL, 'r' },
+		                              { "port", required_argument, NULL, 'P' },
 		                              { "timeout", required_argument, NULL, 't' },
 		                              { "quiet", no_argument, NULL, 'q' },
 		                              { "help", no_argument, NULL, 'h' },
@@ -607,6 +618,7 @@ int cmd_recv(int argc, char **argv)
 	static const struct option opts[] = { { "as", required_argument, NULL, 'a' },
 		                              { "count", required_argument, NULL, 'n' },
 		                              { "region", required_argument, NULL, 'r' },
+		                              { "port", required_argument, NULL, 'P' },
 		                              { "timeout", required_argument, NULL, 't' },
 		                              { "quiet", no_argument, NULL, 'q' },
 		                              { "help", no_argument, NULL, 'h' },
@@ -743,12 +755,13 @@ int cmd_cat(int argc, char **argv)
 {
 	static const struct option opts[] = { { "as", required_argument, NULL, 'a' },
 		                              { "region", required_argument, NULL, 'r' },
+		                              { "port", required_argument, NULL, 'P' },
 		                              { "linger", required_argument, NULL, 'l' },
 		                              { "quiet", no_argument, NULL, 'q' },
 		                              { "help", no_argument, NULL, 'h' },
 		                              { 0, 0, 0, 0 } };
 	struct xfer x;
-	const char *as = NULL, *region = NULL;
+	const char *as = NULL, *port = NULL, *region = NULL;
 	double linger = 0.5;
 	int o, rc, msg, out_regular;
 	uint8_t *inbuf, *outbuf;
@@ -770,6 +783,9 @@ int cmd_cat(int argc, char **argv)
 		case 'r':
 			region = optarg;
 			break;
+		case 'P':
+			port = optarg;
+			break;
 		case 'l':
 			if (cli_parse_seconds(optarg, &linger) != 0)
 				return cli_usage_error("cat", "--linger %s: give seconds", optarg);
@@ -786,7 +802,7 @@ int cmd_cat(int argc, char **argv)
 		                       argc - optind ? "no CHANNEL given" : "no CONFIG given");
 	if (argc - optind > 2)
 		return cli_usage_error("cat", "too many arguments");
-	rc = xfer_open(&x, argv[optind], argv[optind + 1], as, region);
+	rc = xfer_open(&x, argv[optind], argv[optind + 1], as, port, region);
 	if (rc) {
 		xfer_close(&x);
 		return rc;
