@@ -9,6 +9,7 @@
 #   shml-vmpeer                one domain of the tests (tests/vm/vmpeer.c), host side
 #   vm/shml-vmpeer-guest       the same, static, for the guests' initramfs
 #   vm/shml-bm-guest.elf       the baremetal multiboot guest (gcc -m32 -ffreestanding)
+#   vm/shmlink                 the shmlink CLI, static, for the guests' initramfs
 #
 # ctests, label "ivshmem" (every tree): the server's errors and shutdown, and
 # two host peers through the server. Label "vm" (plain tree only): vm_image
@@ -93,6 +94,29 @@ target_link_options(shml_vmpeer_guest PRIVATE -static)
 set_target_properties(shml_vmpeer_guest PROPERTIES
 	OUTPUT_NAME shml-vmpeer-guest RUNTIME_OUTPUT_DIRECTORY ${SHMLINK_VM_DIR})
 
+# The CLI for the guests (`shmlink ... --port ivshmem-guest`): shmlink_cli's
+# sources and libraries (the Xen port is added by cmake/xen.cmake), static, with
+# libinih's archive (Debian's libinih-dev ships it) in place of the shared one.
+find_library(SHMLINK_INIH_ARCHIVE NAMES libinih.a HINTS ${SHMLINK_INIH_LIBDIR})
+if(TARGET shmlink_cli AND SHMLINK_INIH_ARCHIVE)
+	get_target_property(_ivs_cli_sources shmlink_cli SOURCES)
+	get_target_property(_ivs_cli_libs shmlink_cli LINK_LIBRARIES)
+	get_target_property(_ivs_cli_defs shmlink_cli COMPILE_DEFINITIONS)
+	list(REMOVE_ITEM _ivs_cli_libs PkgConfig::SHMLINK_INIH)
+	add_executable(shmlink_cli_guest ${_ivs_cli_sources})
+	target_compile_definitions(shmlink_cli_guest PRIVATE ${_ivs_cli_defs})
+	target_include_directories(shmlink_cli_guest PRIVATE ${SHMLINK_INIH_INCLUDE_DIRS})
+	target_link_libraries(shmlink_cli_guest PRIVATE ${_ivs_cli_libs} ${SHMLINK_INIH_ARCHIVE})
+	target_link_options(shmlink_cli_guest PRIVATE -static)
+	set_target_properties(shmlink_cli_guest PROPERTIES
+		OUTPUT_NAME shmlink RUNTIME_OUTPUT_DIRECTORY ${SHMLINK_VM_DIR})
+	set(_ivs_cli_guest $<TARGET_FILE:shmlink_cli_guest>)
+else()
+	message(WARNING "ivshmem: no libinih.a (Debian: libinih-dev): the guests get no shmlink CLI "
+	                "and the vm_cli test is skipped")
+	set(_ivs_cli_guest "")
+endif()
+
 # The baremetal guest: the core, the polling baremetal port and the ivshmem
 # x86 helpers compiled -m32 -ffreestanding, linked -nostdlib (no libgcc: a
 # missing symbol fails the link).
@@ -134,15 +158,16 @@ set(_ivs_vm_env
 	"IVSHMEM_SERVER=$<TARGET_FILE:shmlink_ivshmem_server>"
 	"VMPEER=$<TARGET_FILE:shml_vmpeer>"
 	"VMPEER_GUEST=$<TARGET_FILE:shml_vmpeer_guest>"
-	"BM_GUEST=${_ivs_bm_elf}")
+	"BM_GUEST=${_ivs_bm_elf}"
+	"SHMLINK=$<TARGET_FILE:shmlink_cli>")
 add_test(NAME vm_image
          COMMAND ${SHMLINK_BASH} ${PROJECT_SOURCE_DIR}/scripts/ivshmem-vm-image.sh
-                 ${SHMLINK_VM_DIR} $<TARGET_FILE:shml_vmpeer_guest>)
+                 ${SHMLINK_VM_DIR} $<TARGET_FILE:shml_vmpeer_guest> ${_ivs_cli_guest})
 set_tests_properties(vm_image PROPERTIES
 	LABELS vm TIMEOUT 600 FIXTURES_SETUP shmlink_vm SKIP_RETURN_CODE 77
 	RESOURCE_LOCK shmlink_vm ENVIRONMENT "${_ivs_vm_env}")
 foreach(_ivs_s two_linux linux_host baremetal_linux baremetal_host plain_host kill_restart
-               kill_sender)
+               kill_sender cli)
 	add_test(NAME vm_${_ivs_s}
 	         COMMAND ${SHMLINK_BASH} ${PROJECT_SOURCE_DIR}/tests/vm/run.sh ${_ivs_s})
 	set_tests_properties(vm_${_ivs_s} PROPERTIES

@@ -9,9 +9,10 @@
 #                               modules, not built in, in Debian's 6.1 config)
 #   OUTDIR/kernel/VERSION       the package it came from
 #   OUTDIR/initramfs.cpio       busybox (busybox-static), /init (tests/vm/init),
-#                               the guest program, the modules
+#                               the guest program, the shmlink CLI (static) if
+#                               given, the modules
 #
-# usage: ivshmem-vm-image.sh OUTDIR GUEST_PROGRAM
+# usage: ivshmem-vm-image.sh OUTDIR GUEST_PROGRAM [SHMLINK_CLI]
 #
 # The kernel package is fetched once with `apt-get download` (no kernel is
 # installed on the host) and kept; delete OUTDIR/kernel to fetch it again.
@@ -22,6 +23,7 @@ set -euo pipefail
 
 OUT=${1:?usage: ivshmem-vm-image.sh OUTDIR GUEST_PROGRAM}
 GUEST=${2:?usage: ivshmem-vm-image.sh OUTDIR GUEST_PROGRAM}
+CLI=${3:-}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 MODULES="irqbypass vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci"
 
@@ -49,6 +51,10 @@ if ldd "$BUSYBOX" >/dev/null 2>&1; then
 	skip "$BUSYBOX is dynamically linked: install busybox-static for the initramfs"
 fi
 [ -x "$GUEST" ] || die "no guest program $GUEST (build first)"
+[ -z "$CLI" ] || [ -x "$CLI" ] || die "no shmlink CLI $CLI (build first)"
+if [ -n "$CLI" ] && ldd "$CLI" >/dev/null 2>&1; then
+	die "$CLI is dynamically linked: the initramfs has no libc"
+fi
 
 mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
@@ -139,6 +145,10 @@ mkdir -p "$stage"/{bin,dev,proc,sys,lib/modules}
 cp "$BUSYBOX" "$stage/bin/busybox"
 cp "$GUEST" "$stage/bin/shml-vmpeer"
 cp "$SRC/tests/vm/init" "$stage/init"
+if [ -n "$CLI" ]; then
+	cp "$CLI" "$stage/bin/shmlink"
+	chmod 755 "$stage/bin/shmlink"
+fi
 chmod 755 "$stage/init" "$stage/bin/busybox" "$stage/bin/shml-vmpeer"
 for f in "$OUT"/kernel/modules/*.ko; do
 	[ -e "$f" ] && cp "$f" "$stage/lib/modules/"

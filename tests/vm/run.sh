@@ -21,13 +21,19 @@
 #                           balances exactly
 #   run.sh kill_sender      the same with the sending guest killed: its successor
 #                           is told what the reset discarded (previous process)
+#   run.sh cli              the shmlink CLI on both ends: the host sends 4 MiB of
+#                           random data with `send --port ivshmem`, a Linux guest
+#                           receives it with `recv --port ivshmem-guest` (sha256
+#                           compared over the serial console); then `bench --side
+#                           A` on the host against `--side B` in the guest
 #
 # Environment (set by ctest): SHMLINK_VM_DIR (kernel, initramfs from
-# scripts/ivshmem-vm-image.sh), IVSHMEM_SERVER, VMPEER, BM_GUEST.
+# scripts/ivshmem-vm-image.sh), IVSHMEM_SERVER, VMPEER, BM_GUEST, SHMLINK (the
+# host's CLI; the guests' is /bin/shmlink in the initramfs).
 # SHML_VM_BYTES overrides the two_linux volume, KEEP_LOGS=1 keeps the logs.
 . "$(dirname "$0")/lib.sh"
 
-SCENARIO=${1:?usage: run.sh two_linux|linux_host|baremetal_linux|baremetal_host|plain_host|kill_restart|kill_sender}
+SCENARIO=${1:?usage: run.sh two_linux|linux_host|baremetal_linux|baremetal_host|plain_host|kill_restart|kill_sender|cli}
 VM=${SHMLINK_VM_DIR:?}
 SRV=${IVSHMEM_SERVER:?}
 PEER=${VMPEER:?}
@@ -58,7 +64,7 @@ linux_vm() {
 	shift
 	start_bg "$name" "${QEMU[@]}" "${DOORBELL[@]}" -m 256M \
 		-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on \
-		-kernel "$VM/kernel/vmlinux" -initrd "$VM/initramfs.cpio" \
+		-kernel "$VM/kernel/vmlinux" -initrd "${INITRD:-$VM/initramfs.cpio}" \
 		-append "$KERNEL_ARGS intel_iommu=on -- port=vfio vectors=$VECTORS $*"
 }
 
@@ -245,6 +251,87 @@ kill_sender)
 	report src1
 	report src2
 	report sink
+	;;
+cli)
+	CLI=${SHMLINK:?}
+	[ -x "$CLI" ] || die "no shmlink CLI ($CLI)"
+	tr -d '\r' <"$VM/initramfs.cpio" | grep -aq 'bin/shmlink' ||
+		{ echo "SKIPPED: the guest image has no shmlink CLI (no libinih.a?)"; exit 77; }
+	# One config for both ends: the guest is domain 0, so ivshmem peer 0 (QEMU joins
+	# first); the host is peer 1. Each end names its port on the command line.
+	cat >"$T/cli.ini" <<-EOF
+		[region]
+		size = 1M
+		[domain guest]
+		id = 1
+		[domain host]
+		id = 2
+		[channel data]
+		a = host
+		b = guest
+		mode = stream
+		ring = 256K
+		[channel ctl]
+		a = host
+		b = guest
+		ring = 64K
+		[qemu]
+		server = $SOCK
+		vectors = $VECTORS
+	EOF
+	"$CLI" layout "$T/cli.ini" >/dev/null || die "the test's config is refused"
+	head -c 4M /dev/urandom >"$T/data.bin"
+	WANT=$(sha256sum <"$T/data.bin" | cut -d' ' -f1)
+	BENCH=(--sizes 64,4K --seconds 0.2 --timeout 120)
+	# The guest's part, appended to the initramfs as a second archive.
+	mkdir -p "$T/extra/etc"
+	cp "$T/cli.ini" "$T/extra/etc/shmlink.ini"
+	# One shmlink command per boot: a second open of the device by VFIO in the same
+	# boot corrupts the guest's memory and aborts QEMU (docs/IVSHMEM.md, section 5).
+	cat >"$T/extra/etc/shmlink-test.sh" <<-EOF
+		set -e
+		case " \$* " in
+		*" recv "*)
+			shmlink recv /etc/shmlink.ini data /tmp/data.bin --port ivshmem-guest --as guest -q --timeout 120
+			echo "SHML sha256 \$(sha256sum /tmp/data.bin | cut -d' ' -f1) bytes=\$(wc -c </tmp/data.bin)" ;;
+		*" bench "*)
+			shmlink bench /etc/shmlink.ini ctl --side B --port ivshmem-guest ${BENCH[*]} ;;
+		*) echo "no step given"; exit 2 ;;
+		esac
+		echo "SHML result=PASS"
+	EOF
+	(cd "$T/extra" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$T/extra.cpio"
+	cat "$VM/initramfs.cpio" "$T/extra.cpio" >"$T/initrd.cpio"
+	INITRD=$T/initrd.cpio linux_vm g0 recv
+	G0=$LAST_PID
+	joined 0
+	start_bg send "$CLI" send "$T/cli.ini" data "$T/data.bin" --port ivshmem --as host -q \
+		--timeout 120
+	SEND=$LAST_PID
+	wait_exit "$SEND" 200 || die "shmlink send failed"
+	vm_done g0 "$G0" 60
+	GOT=$(tr -d '\r' <"$T/g0.log" | sed -n 's/^SHML sha256 \([0-9a-f]*\) .*/\1/p')
+	[ "$GOT" = "$WANT" ] || die "the guest received sha256 '$GOT', the host sent $WANT"
+	echo "4 MiB host -> guest: sha256 equal ($WANT)"
+	wait_count "$T/server.log" 'left .*; 0 connected' 1 10 "$SRVPID"
+	INITRD=$T/initrd.cpio linux_vm g1 bench
+	G1=$LAST_PID
+	joined 0 2
+	start_bg bench "$CLI" bench "$T/cli.ini" ctl --side A --port ivshmem "${BENCH[@]}" \
+		--csv "$T/bench.csv"
+	BPID=$LAST_PID
+	wait_exit "$BPID" 200 || die "shmlink bench --side A failed"
+	vm_done g1 "$G1" 60
+	# Well formed: the table's header, and in the CSV a positive rate and round trip
+	# for both modes at both sizes through the ivshmem port (no speed is asserted).
+	grep -q '^shmlink bench: channel ctl (message mode' "$T/bench.log" ||
+		die "bench printed no header"
+	ROWS=$(awk -F, '$1 == "shmlink-ivshmem" && ($2 == "message" || $2 == "zerocopy") &&
+		($4 == 64 || $4 == 4096) && ($5 == "msg_rate" || $5 == "rtt_median") && $6 > 0 { n++ }
+		END { print n + 0 }' "$T/bench.csv")
+	[ "$ROWS" = 8 ] || die "bench's CSV has $ROWS of 8 positive rates and round trips: $(cat "$T/bench.csv")"
+	sed 's/^/  bench host(A) <-> guest(B): /' "$T/bench.log" | tee -a "$RESULTS"
+	echo "  data: 4 MiB host -> guest, sha256 equal" >>"$RESULTS"
 	;;
 *)
 	die "unknown scenario $SCENARIO"
