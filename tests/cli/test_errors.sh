@@ -119,6 +119,20 @@ bad "input file missing" 1 "nothere: No such file or directory" "$OK$H" send bad
 bad "bench csv not writable" 1 "nodir/out.csv: No such file or directory" "$OK$H" bench bad.ini ctl --csv nodir/out.csv
 bad "bench without a peer" 1 "no answer from rtos for 0.3 s (--timeout): is 'shmlink bench ... --side B' running there?" "$OK$H" bench bad.ini ctl --side A --timeout 0.3
 bad "timeout without a peer" 1 "nothing moved for 0.3 s (--timeout): is the peer's end open?" "$OK$H" recv bad.ini ctl --as rtos --timeout 0.3
+# --- ports other than the region file (--port, [host] port) ---
+bad "port unknown in config" 2 "bad.ini:12: [host] port = pci: write file" "$OK"'[host]\nport = pci\n' send bad.ini ctl --as linux --count 1
+bad "--port unknown" 2 "--port pci: write file, ivshmem, ivshmem-guest or xen" "$OK$H" send bad.ini ctl --as linux --port pci
+bad "ivshmem without server" 2 "bad.ini:12: port ivshmem needs the ivshmem server's socket: add server = PATH to [qemu]" "$OK"'[host]\nport = ivshmem\n' recv bad.ini ctl --as rtos
+bad "ivshmem --port without server" 2 "bad.ini:11: port ivshmem needs the ivshmem server's socket" "$OK"'[qemu]\nid = x\n' recv bad.ini ctl --as rtos --port ivshmem
+bad "ivshmem without --as" 2 "no file locks across VMs): say which end we are with --as linux or --as rtos, or [host] domain" "$OK"'[qemu]\nserver = sock\n' recv bad.ini ctl --port ivshmem
+bad "ivshmem with --region" 2 "--region names a region file, and port ivshmem reaches the region without one" "$OK"'[qemu]\nserver = sock\n' recv bad.ini ctl --as rtos --port ivshmem --region x
+bad "ivshmem too many vectors" 2 "bad.ini:13: [qemu] vectors = 65: the ivshmem ports handle at most 64" "$OK"'[qemu]\nserver = sock\nvectors = 65\n' bench bad.ini ctl --side A --port ivshmem
+bad "ivshmem bad ids" 2 "bad.ini:13: [qemu] ids = 0,1,2: write the ivshmem peer id of each domain" "$OK"'[qemu]\nserver = sock\nids = 0,1,2\n' recv bad.ini ctl --as rtos --port ivshmem
+bad "guest bad mode" 2 "bad.ini:13: [qemu] guest_mode = uio: write auto (default), vfio" "$OK"'[qemu]\npci = 0000:00:03.0\nguest_mode = uio\n' recv bad.ini ctl --as rtos --port ivshmem-guest
+bad "xen without [xen]" 2 "bad.ini:12: port xen needs a [xen] section" "$OK"'[host]\nport = xen\n' cat bad.ini ctl --as rtos
+bad "ivshmem no server" 1 "port ivshmem: no ivshmem server at nosuch.sock (start \`shmlink ivshmem-server\` first)" "$OK"'[qemu]\nserver = nosuch.sock\n' recv bad.ini ctl --as rtos --port ivshmem
+bad "ivshmem-guest no device" 1 "port ivshmem-guest: " "$OK"'[qemu]\npci = 0000:7f:1f.7\n' recv bad.ini ctl --as rtos --port ivshmem-guest
+bad "xen no region" 1 "port xen: " "$OK"'[xen]\nshm_id = nosuch\n' net bad.ini ctl --as rtos --port xen
 truncate -s 1000 "$(region e)"
 bad "region file too small" 1 "run 'shmlink init bad.ini'" "$OK$H" send bad.ini ctl --as linux --count 1
 # The end a live process holds cannot be taken twice.
