@@ -30,7 +30,8 @@ static const char help[] =
         "  --watch           refresh until interrupted (on a terminal: in place, like top)\n"
         "  --interval SEC    seconds between refreshes (default 1)\n"
         "  --iterations N    stop after N refreshes\n"
-        "  --region PATH     the region file (overrides [host] path)\n"
+        "  --region PATH     the region file (overrides [host] path); inspect reads the\n"
+        "                    region file only, whatever [host] port says\n"
         "  -h, --help        this text\n";
 
 struct chan_snap {
