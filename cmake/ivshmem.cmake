@@ -32,6 +32,7 @@ set_target_properties(shmlink_ivshmem_static PROPERTIES OUTPUT_NAME shmlink_ivsh
 install(TARGETS shmlink_ivshmem_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/include/shmlink_ivshmem.h
               ${PROJECT_SOURCE_DIR}/include/shmlink_ivshmem_baremetal.h
+              ${PROJECT_SOURCE_DIR}/include/shmlink_ivshmem_record.h
 	DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 # The CLI compiles every tools/*.c, ivshmem_server.c among them: give it the library.
@@ -125,6 +126,7 @@ set(_ivs_bm_sources
 	${_ivs_bm_core}
 	${PROJECT_SOURCE_DIR}/src/port/baremetal/baremetal.c
 	${PROJECT_SOURCE_DIR}/src/port/ivshmem/baremetal_x86.c
+	${PROJECT_SOURCE_DIR}/src/port/ivshmem/record.c
 	${PROJECT_SOURCE_DIR}/tests/vm/workload.c
 	${PROJECT_SOURCE_DIR}/tests/vm/baremetal/main.c
 	${PROJECT_SOURCE_DIR}/tests/vm/baremetal/libc.c
@@ -146,6 +148,7 @@ add_custom_command(OUTPUT ${_ivs_bm_elf}
 	        ${PROJECT_SOURCE_DIR}/include/shmlink.h
 	        ${PROJECT_SOURCE_DIR}/include/shmlink_baremetal.h
 	        ${PROJECT_SOURCE_DIR}/include/shmlink_ivshmem_baremetal.h
+	        ${PROJECT_SOURCE_DIR}/include/shmlink_ivshmem_record.h
 	COMMENT "Building the baremetal ivshmem guest (multiboot, -m32)"
 	VERBATIM)
 add_custom_target(shml_bm_guest ALL DEPENDS ${_ivs_bm_elf})

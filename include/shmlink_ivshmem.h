@@ -33,6 +33,7 @@
 #include <sys/types.h>
 
 #include "shmlink.h"
+#include "shmlink_ivshmem_record.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,8 +44,6 @@ extern "C" {
 #define SHML_IVSHMEM_DEVICE 0x1110u
 #define SHML_IVSHMEM_REG_IVPOSITION 0x08u
 #define SHML_IVSHMEM_REG_DOORBELL 0x0cu
-/** Largest ivshmem peer id (the doorbell register has 16 bits for it). */
-#define SHML_IVSHMEM_MAX_ID 0xffffu
 /** Most interrupt vectors per peer these ports handle. */
 #define SHML_IVSHMEM_MAX_VECTORS 64u
 /** In struct shml_ivshmem_ids: no ivshmem peer for that domain (never notified). */
@@ -106,6 +105,7 @@ struct shml_ivshmem_server {
 	ino_t sock_ino;
 	struct shml_ivshmem_server_peer *peers; /**< opts.max_peers entries; fd -1: free */
 	uint32_t n_peers;
+	uint32_t next_id; /**< the next id to give out: ids are never reused */
 	uint64_t joins, leaves;
 	char err[256]; /**< the reason of the last failure, a sentence */
 };

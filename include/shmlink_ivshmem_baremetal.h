@@ -12,15 +12,19 @@
  *     static struct shml_ivshmem_bm dev;
  *     if (shml_ivshmem_bm_find(&dev, 0) == 0) {
  *             shml_ivshmem_bm_port_init(&dev, my_ticks, NULL, ns_per_tick_q16, 2);
- *             dev.ids[peer_domain] = peer_ivshmem_id;
  *             shml_region_attach(&region, &cfg, self, dev.mem, dev.size, &dev.bm.port);
+ *             shml_ivshmem_publish(&region, dev.id);   // the peers find our id here
  *     }
+ *
+ * The peer's id comes from its record in the region (shmlink_ivshmem_record.h);
+ * dev.ids[] is an optional static override.
  */
 #ifndef SHMLINK_IVSHMEM_BAREMETAL_H
 #define SHMLINK_IVSHMEM_BAREMETAL_H
 
 #include "shmlink.h"
 #include "shmlink_baremetal.h"
+#include "shmlink_ivshmem_record.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,9 +46,9 @@ struct shml_ivshmem_bm {
 	uint64_t size;                 /**< its bytes */
 	int32_t id;                    /**< our peer id (IVPosition) */
 	uint32_t vectors;              /**< channel c notifies vector c % vectors */
-	int32_t ids[SHML_MAX_DOMAINS]; /**< domain index -> peer id, -1: none */
+	int32_t ids[SHML_MAX_DOMAINS]; /**< static override domain -> peer id, -1: the record */
 	uint32_t notifies;             /**< doorbells rung */
-	uint32_t notify_dropped;       /**< notifications for a domain without an id */
+	uint32_t notify_dropped;       /**< notifications for a peer with no (valid) id */
 };
 
 /** PCI configuration space, mechanism #1. */
@@ -60,7 +64,8 @@ int shml_ivshmem_bm_find(struct shml_ivshmem_bm *d, unsigned nth);
 
 /**
  * Fill d->bm.port like shml_baremetal_port_init(), plus notify = ring the
- * doorbell of the channel peer's id (d->ids) on vector (channel % @vectors).
+ * doorbell of the channel peer's id (d->ids[peer] if set, else the peer's
+ * record in the region) on vector (channel % @vectors).
  */
 void shml_ivshmem_bm_port_init(struct shml_ivshmem_bm *d, uint64_t (*ticks)(void *arg), void *arg,
                                uint64_t ns_per_tick_q16, uint32_t vectors);

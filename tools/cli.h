@@ -129,8 +129,8 @@ struct cli_config {
 	int qemu_server_line;
 	uint32_t qemu_vectors; /* 0: one per channel */
 	int qemu_vectors_line;
-	struct shml_ivshmem_ids qemu_ids; /* domain index -> ivshmem peer id */
-	int qemu_ids_line;                /* 0: the default, id = domain index */
+	struct shml_ivshmem_ids qemu_ids; /* domain index -> ivshmem peer id, a static override */
+	int qemu_ids_line;                /* 0: absent, ids are found in the region */
 	char *qemu_pci;                   /* ivshmem-guest: PCI address, NULL: the first */
 	int qemu_pci_line;
 	int qemu_guest_mode; /* enum shml_ivshmem_guest_mode */
@@ -271,6 +271,8 @@ int cli_end_open_opts(struct cli_end *e, struct cli_config *c, const char *path,
                       const struct shml_chan_opts *opts);
 /* Open port e->c->port but the file port (cli_port.c): the mapping, e->port. CLI_FAIL. */
 int cli_port_open(struct cli_end *e, void **mem, uint64_t *size);
+/* After the attach: an ivshmem port publishes our peer id in the region. 0 or CLI_FAIL. */
+int cli_port_attached(struct cli_end *e);
 void cli_port_close(struct cli_end *e);
 
 /* Close the channel end (peer sees CLOSED), unlock, unmap. Idempotent. */

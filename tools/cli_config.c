@@ -1008,8 +1008,8 @@ int cli_config_load(struct cli_config *c, const char *file)
 	c->file = file;
 	c->host_domain = -1;
 	c->xen_owner = -1;
-	for (uint32_t i = 0; i < SHML_MAX_DOMAINS; i++) /* default: peer id = domain index */
-		c->qemu_ids.id[i] = (int32_t)i;
+	/* No [qemu] ids: the ivshmem ports read each peer's id from its record in the region. */
+	shml_ivshmem_ids_clear(&c->qemu_ids);
 	c->xen_evtchn_base = 10;
 	c->xen_address_cells = 2;
 	c->xen_size_cells = 2;

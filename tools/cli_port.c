@@ -91,17 +91,17 @@ int cli_choose_port(struct cli_config *c, const char *cmd, const char *port, con
 	return 0;
 }
 
-/* The ivshmem peer id that domain @d has, which the server or device must have given us. */
+/* With [qemu] ids (a static override), the id the server or device gave us must be ours there. */
 static int check_id(const struct cli_end *e, int32_t got)
 {
 	const struct cli_config *c = e->c;
 	int32_t want = c->qemu_ids.id[e->self];
 	if (want == SHML_IVSHMEM_NO_ID || got == want)
 		return 0;
-	cli_err("%s got ivshmem peer id %d, but it is %d in %s ([qemu] ids%s): its peer's "
-	        "doorbells would miss; start the peers in id order, or set [qemu] ids",
-	        c->domains[e->self].name, (int)got, (int)want, c->file,
-	        c->qemu_ids_line ? "" : " absent: id = domain index");
+	cli_err("%s got ivshmem peer id %d, but it is %d in %s ([qemu] ids): its peer's "
+	        "doorbells would miss; drop [qemu] ids (the ends find each other's ids in the "
+	        "region), or start the peers in id order",
+	        c->domains[e->self].name, (int)got, (int)want, c->file);
 	return -1;
 }
 
@@ -200,6 +200,25 @@ int cli_port_open(struct cli_end *e, void **mem, uint64_t *size)
 		return open_xen(e, mem, size);
 	}
 	cli_err("port %s: not opened here", cli_port_name(e->c->port));
+	return CLI_FAIL;
+}
+
+int cli_port_attached(struct cli_end *e)
+{
+	const struct cli_config *c = e->c;
+	int32_t id = e->ivc ? e->ivc->id : e->ivg ? e->ivg->id : SHML_IVSHMEM_NO_ID;
+	uint64_t need;
+	char a[32];
+	/* No id (Xen, the file port, ivshmem-guest in sysfs mode): nobody rings us. */
+	if (id == SHML_IVSHMEM_NO_ID || shml_ivshmem_publish(&e->region, id) == 0)
+		return 0;
+	/* No room: the records take one cache line per channel and per domain after the layout. */
+	need = (shml_layout_bytes(&c->cfg) + c->cfg.cacheline - 1) &
+	       ~(uint64_t)(c->cfg.cacheline - 1);
+	need += (uint64_t)(c->n_channels + c->n_domains) * c->cfg.cacheline;
+	cli_err("port %s: no room after the layout for the ivshmem peer id records "
+	        "(docs/IVSHMEM.md): make [region] size at least %s",
+	        cli_port_name(c->port), cli_human(need, a, sizeof(a)));
 	return CLI_FAIL;
 }
 

@@ -290,6 +290,10 @@ int cli_end_open_opts(struct cli_end *e, struct cli_config *c, const char *path,
 		return CLI_FAIL;
 	}
 	rc = shml_region_attach(&e->region, &c->cfg, e->self, mem, size, &e->port);
+	if (rc == 0 && cli_port_attached(e) != 0) {
+		cli_end_close(e);
+		return CLI_FAIL;
+	}
 	if (rc == 0)
 		rc = shml_chan_open(&e->region, &e->ch, e->chan, opts);
 	if (rc != 0) {

@@ -2,7 +2,9 @@
 # Two shmlink processes on this host, both through the ivshmem port (host
 # peers of `shmlink ivshmem-server`, no region file, doorbells on eventfds):
 # send/recv of random data in a stream and a message channel (sha256 equal),
-# cat both ways, and bench --side A against --side B (well-formed CSV).
+# peers that restart again and again (a new peer id each time: the ends find
+# each other's ids in the region), the [qemu] ids override, and bench --side A
+# against --side B (well-formed CSV).
 . "$(dirname "$0")/lib.sh"
 
 SOCK=$T/ivs.sock
@@ -23,50 +25,45 @@ PIDS+=($SRV)
 for _ in $(seq 100); do grep -q '^listening on' "$T/server.log" && break; sleep 0.05; done
 grep -q '^listening on' "$T/server.log" || fail "the server did not start: $(cat "$T/server.log")"
 
-# joined N: the server has let N peers join so far (the ids follow the join order,
-# and [qemu] ids is absent: id = domain index, so linux must join first).
-joined() {
-	for _ in $(seq 200); do
-		[ "$(grep -c 'joined' "$T/server.log")" -ge "$1" ] && return 0
-		sleep 0.05
-	done
-	fail "the server saw fewer than $1 joins: $(cat "$T/server.log")"
-}
-n=0
-
-# transfer CHANNEL SENDER RECEIVER BYTES: sha256 equal after send | recv.
+# transfer CHANNEL SENDER RECEIVER BYTES: sha256 equal after send | recv, two new
+# processes, so two new peer ids (the server never gives an id out twice). Either
+# may join first: each finds the other's current id in its record in the region.
 transfer() {
-	local ch=$1 from=$2 to=$3 bytes=$4 s
+	local ch=$1 from=$2 to=$3 bytes=$4 r
 	head -c "$bytes" /dev/urandom >"$T/in-$ch"
-	local snd=(send "$cfg" "$ch" "$T/in-$ch" --as "$from") rcv=(recv "$cfg" "$ch" "$T/out-$ch" --as "$to")
-	local first=("${snd[@]}") second=("${rcv[@]}")
-	# Each must hold its domain's peer id: linux (0) joins first.
-	[ "$from" = linux ] || { first=("${rcv[@]}") && second=("${snd[@]}"); }
-	"${LIMIT[@]}" 60 "$SHMLINK" "${first[@]}" -q --timeout 20 &
-	s=$!
-	n=$((n + 1))
-	joined $n
-	"${LIMIT[@]}" 60 "$SHMLINK" "${second[@]}" -q --timeout 20 || fail "${second[0]} on $ch failed"
-	n=$((n + 1))
-	wait_ok $s
+	rm -f "$T/out-$ch"
+	"${LIMIT[@]}" 60 "$SHMLINK" recv "$cfg" "$ch" "$T/out-$ch" --as "$to" -q --timeout 20 &
+	r=$!
+	"${LIMIT[@]}" 60 "$SHMLINK" send "$cfg" "$ch" "$T/in-$ch" --as "$from" -q --timeout 20 ||
+		fail "send on $ch failed"
+	wait_ok $r
 	[ "$(sha "$T/in-$ch")" = "$(sha "$T/out-$ch")" ] || fail "$ch: sha256 differs"
 	echo "ok: $bytes bytes $from -> $to over '$ch' through --port ivshmem, sha256 equal"
 }
 transfer data linux rtos 3M
 transfer msg rtos linux 1M
 
-# A peer that joins out of order gets another id than [qemu] ids says: refused.
-"${LIMIT[@]}" 20 "$SHMLINK" recv "$cfg" data /dev/null --as rtos --timeout 1 2>"$T/err" && fail "wrong id accepted"
-grep -q "rtos got ivshmem peer id 0, but it is 1" "$T/err" || fail "wrong id: $(cat "$T/err")"
-n=$((n + 1))
-echo "ok: a peer with the wrong ivshmem id is refused"
+# Restarts: both ends are new processes each round, so new ids; transfers still arrive.
+for round in 1 2 3 4; do
+	transfer data linux rtos 512K
+done
+ids=$(sed -n 's/.*peer \([0-9]*\) joined.*/\1/p' "$T/server.log")
+[ "$(echo "$ids" | wc -l)" -ge 12 ] || fail "fewer joins than peers started: $ids"
+[ -z "$(echo "$ids" | sort -n | uniq -d)" ] || fail "an id was given out twice: $ids"
+echo "ok: 6 transfers by 12 peers with ids $(echo $ids | tr ' ' ,): none given out twice"
+
+# [qemu] ids is a static override: a peer whose id is not the one it names is refused.
+sed 's/^vectors = 2$/vectors = 2\nids = 0,1/' "$cfg" >"$T/ids.ini"
+"${LIMIT[@]}" 20 "$SHMLINK" recv "$T/ids.ini" data /dev/null --as rtos --timeout 1 2>"$T/err" &&
+	fail "wrong id accepted"
+grep -Eq "rtos got ivshmem peer id [0-9]+, but it is 1 in .*\[qemu\] ids" "$T/err" ||
+	fail "wrong id: $(cat "$T/err")"
+echo "ok: with [qemu] ids, a peer with another ivshmem id is refused"
 
 # bench: side A (linux) here, side B (rtos) in another process, both on ivshmem.
 "${LIMIT[@]}" 60 "$SHMLINK" bench "$cfg" data --side A --sizes 64,4K --seconds 0.1 \
 	--csv "$T/bench.csv" >"$T/bench.out" 2>&1 &
 a=$!
-n=$((n + 1))
-joined $n
 "${LIMIT[@]}" 60 "$SHMLINK" bench "$cfg" data --side B --seconds 0.1 >/dev/null 2>&1 ||
 	fail "bench --side B failed"
 wait_ok $a

@@ -105,6 +105,13 @@ wait_for() {
 	die "no /$re/ in $(basename "$file") within ${secs}s"
 }
 
+# peer_id NAME [PID]: wait for NAME.log's "SHML attach ... id=N" and set ID=N. The server
+# counts ids up and never gives one out twice, so tests learn ids rather than assume them.
+peer_id() {
+	wait_for "$T/$1.log" '^SHML attach port=.* id=[0-9]+ ' 10 "${2:-}"
+	ID=$(tr -d '\r' <"$T/$1.log" | sed -n 's/^SHML attach port=.* id=\([0-9]*\) .*/\1/p' | head -1)
+}
+
 # wait_count FILE REGEX N SECONDS [PID]: until N lines of FILE match.
 wait_count() {
 	local file=$1 re=$2 n=$3 secs=$4 pid=${5:-}

@@ -123,10 +123,10 @@ wait_for "$T/server.log" '^listening on' 10 "$SRVPID"
 case $SCENARIO in
 two_linux)
 	BYTES=${SHML_VM_BYTES:-64M}
-	linux_vm g0 self=0 ids=0,1 duplex-msg="$BYTES" duplex-stream="$BYTES" ping=1000
+	linux_vm g0 self=0 duplex-msg="$BYTES" duplex-stream="$BYTES" ping=1000
 	G0=$LAST_PID
 	joined 0
-	linux_vm g1 self=1 ids=0,1 duplex-msg="$BYTES" duplex-stream="$BYTES" pong=1000
+	linux_vm g1 self=1 duplex-msg="$BYTES" duplex-stream="$BYTES" pong=1000
 	G1=$LAST_PID
 	joined 1
 	vm_done g0 "$G0" 240
@@ -136,10 +136,10 @@ two_linux)
 	report g1
 	;;
 linux_host)
-	linux_vm g0 self=0 ids=0,1 duplex-msg=16M duplex-stream=16M pong=1000
+	linux_vm g0 self=0 duplex-msg=16M duplex-stream=16M pong=1000
 	G0=$LAST_PID
 	joined 0
-	start_bg host "$PEER" port=host:"$SOCK" self=1 ids=0,1 timeout=200 \
+	start_bg host "$PEER" port=host:"$SOCK" self=1 timeout=200 \
 		duplex-msg=16M duplex-stream=16M ping=1000
 	HOST=$LAST_PID
 	wait_exit "$HOST" 240 || die "the host peer failed"
@@ -150,10 +150,10 @@ linux_host)
 	report host
 	;;
 baremetal_linux)
-	linux_vm g0 self=0 ids=0,1 duplex-msg=16M duplex-stream=16M ping=1000
+	linux_vm g0 self=0 duplex-msg=16M duplex-stream=16M ping=1000
 	G0=$LAST_PID
 	joined 0
-	bm_vm bm self=1 ids=0,1 duplex-msg=16M duplex-stream=16M pong=1000
+	bm_vm bm self=1 duplex-msg=16M duplex-stream=16M pong=1000
 	BMPID=$LAST_PID
 	joined 1
 	vm_done g0 "$G0" 240
@@ -164,12 +164,12 @@ baremetal_linux)
 	;;
 kill_restart)
 	COUNT=30000
-	start_bg source "$PEER" port=host:"$SOCK" self=0 ids=0,1 timeout=200 source=$COUNT
+	start_bg source "$PEER" port=host:"$SOCK" self=0 timeout=200 source=$COUNT
 	SRCPID=$LAST_PID
 	joined 0
 	# The first sink stops reading after 3000 messages, so the kill lands mid-stream
 	# with the ring full.
-	linux_vm sink1 self=1 ids=0,1 timeout=200 sink=3000
+	linux_vm sink1 self=1 timeout=200 sink=3000
 	S1=$LAST_PID
 	joined 1
 	wait_for "$T/sink1.log" 'sink pausing' 120 "$S1"
@@ -178,7 +178,7 @@ kill_restart)
 	wait "$S1" 2>/dev/null || true
 	echo "killed the receiving guest's QEMU (SIGKILL) mid-stream"
 	wait_for "$T/server.log" 'peer 1 left' 10 "$SRVPID"
-	linux_vm sink2 self=1 ids=0,1 timeout=200 sink
+	linux_vm sink2 self=1 timeout=200 sink
 	S2=$LAST_PID
 	joined 1 2
 	wait_exit "$SRCPID" 200 || die "the source failed"
@@ -191,11 +191,11 @@ kill_restart)
 	report source
 	;;
 baremetal_host)
-	start_bg host "$PEER" port=host:"$SOCK" self=0 ids=0,1 timeout=200 \
+	start_bg host "$PEER" port=host:"$SOCK" self=0 timeout=200 \
 		duplex-msg=16M duplex-stream=16M ping=1000
 	HOST=$LAST_PID
 	wait_for "$T/host.log" 'attach port=host id=0' 30 "$HOST"
-	bm_vm bm self=1 ids=0,1 duplex-msg=16M duplex-stream=16M pong=1000
+	bm_vm bm self=1 duplex-msg=16M duplex-stream=16M pong=1000
 	BMPID=$LAST_PID
 	joined 1
 	wait_exit "$HOST" 240 || die "the host peer failed"
@@ -211,7 +211,7 @@ plain_host)
 	wait_exit "$SRVPID" 20 || die "the server did not stop cleanly"
 	truncate -s 8M "$REGION.plain"
 	add_region "$REGION.plain"
-	plain_vm g0 "$REGION.plain" self=0 ids=-,- duplex-msg=8M duplex-stream=8M pong=1000
+	plain_vm g0 "$REGION.plain" self=0 duplex-msg=8M duplex-stream=8M pong=1000
 	G0=$LAST_PID
 	# The host polls: start it once the guest is up, not to spin through the boot.
 	wait_for "$T/g0.log" 'attach port=sysfs' 120 "$G0"
@@ -228,10 +228,10 @@ plain_host)
 kill_sender)
 	# The other way round: the sending guest dies with messages in its ring.
 	COUNT=30000
-	linux_vm src1 self=0 ids=0,1 timeout=200 source=$COUNT
+	linux_vm src1 self=0 timeout=200 source=$COUNT
 	S1=$LAST_PID
 	joined 0
-	start_bg sink "$PEER" port=host:"$SOCK" self=1 ids=0,1 timeout=200 sink=3000
+	start_bg sink "$PEER" port=host:"$SOCK" self=1 timeout=200 sink=3000
 	SINKPID=$LAST_PID
 	wait_for "$T/sink.log" 'sink pausing' 120 "$SINKPID"
 	sleep 0.3
@@ -239,7 +239,7 @@ kill_sender)
 	wait "$S1" 2>/dev/null || true
 	echo "killed the sending guest's QEMU (SIGKILL) mid-stream"
 	wait_for "$T/server.log" 'peer 0 left' 10 "$SRVPID"
-	linux_vm src2 self=0 ids=0,1 timeout=200 source=$COUNT
+	linux_vm src2 self=0 timeout=200 source=$COUNT
 	S2=$LAST_PID
 	joined 0 2
 	wait_exit "$SINKPID" 200 || die "the sink failed"

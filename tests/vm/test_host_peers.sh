@@ -21,11 +21,11 @@ SRVPID=$LAST_PID
 wait_for "$T/server.log" '^listening on' 10 "$SRVPID"
 
 # 1. Bulk both ways at once, then round trips.
-start_bg a "$PEER" port=host:"$SOCK" self=0 ids=0,1 timeout=120 \
+start_bg a "$PEER" port=host:"$SOCK" self=0 timeout=120 \
 	duplex-msg="$BYTES" duplex-stream="$BYTES" ping=1000
 A=$LAST_PID
-wait_for "$T/a.log" 'attach port=host id=0' 10 "$A"
-start_bg b "$PEER" port=host:"$SOCK" self=1 ids=0,1 timeout=120 \
+peer_id a "$A"
+start_bg b "$PEER" port=host:"$SOCK" self=1 timeout=120 \
 	duplex-msg="$BYTES" duplex-stream="$BYTES" pong=1000
 B=$LAST_PID
 wait_exit "$A" 150 || die "peer a failed"
@@ -37,19 +37,21 @@ report b
 wait_for "$T/server.log" 'left .*; 0 connected' 10 "$SRVPID"
 
 # 2. Kill the receiver mid-stream, start it again.
-start_bg source "$PEER" port=host:"$SOCK" self=0 ids=0,1 timeout=60 source=30000
+start_bg source "$PEER" port=host:"$SOCK" self=0 timeout=60 source=30000
 SRC=$LAST_PID
-wait_for "$T/source.log" 'attach port=host id=0' 10 "$SRC"
-start_bg sink1 "$PEER" port=host:"$SOCK" self=1 ids=0,1 timeout=60 sink=3000
+peer_id source "$SRC"
+start_bg sink1 "$PEER" port=host:"$SOCK" self=1 timeout=60 sink=3000
 SINK1=$LAST_PID
-wait_for "$T/sink1.log" 'attach port=host id=1' 10 "$SINK1"
+peer_id sink1 "$SINK1"
+I1=$ID
 wait_for "$T/sink1.log" 'sink pausing' 60 "$SINK1"
 sleep 0.2
 kill -KILL "$SINK1"
-wait_count "$T/server.log" 'peer 1 left' 2 10 "$SRVPID"
-start_bg sink2 "$PEER" port=host:"$SOCK" self=1 ids=0,1 timeout=60 sink
+wait_for "$T/server.log" "peer $I1 left" 10 "$SRVPID"
+start_bg sink2 "$PEER" port=host:"$SOCK" self=1 timeout=60 sink
 SINK2=$LAST_PID
-wait_for "$T/sink2.log" 'attach port=host id=1' 10 "$SINK2"
+peer_id sink2 "$SINK2"
+[ "$ID" != "$I1" ] || die "the restarted sink got its predecessor's id $ID back"
 wait_exit "$SRC" 120 || die "the source failed"
 wait_exit "$SINK2" 30 || die "the second sink failed"
 expect_pass source
@@ -67,16 +69,17 @@ wait_exit "$SRVPID" 20 || die "server did not stop cleanly"
 start_bg server2 "$SRV" -S "$SOCK" -m "$REGION" -l 8M -n 2
 SRVPID=$LAST_PID
 wait_for "$T/server2.log" '^listening on' 10 "$SRVPID"
-start_bg src1 "$PEER" port=host:"$SOCK" self=0 ids=0,1 timeout=60 source=30000
+start_bg src1 "$PEER" port=host:"$SOCK" self=0 timeout=60 source=30000
 SRC1=$LAST_PID
-wait_for "$T/src1.log" 'attach port=host id=0' 10 "$SRC1"
-start_bg sink "$PEER" port=host:"$SOCK" self=1 ids=0,1 timeout=60 sink=3000
+peer_id src1 "$SRC1"
+I1=$ID
+start_bg sink "$PEER" port=host:"$SOCK" self=1 timeout=60 sink=3000
 SINK=$LAST_PID
 wait_for "$T/sink.log" 'sink pausing' 60 "$SINK"
 sleep 0.2
 kill -KILL "$SRC1"
-wait_for "$T/server2.log" 'peer 0 left' 10 "$SRVPID"
-start_bg src2 "$PEER" port=host:"$SOCK" self=0 ids=0,1 timeout=60 source=30000
+wait_for "$T/server2.log" "peer $I1 left" 10 "$SRVPID"
+start_bg src2 "$PEER" port=host:"$SOCK" self=0 timeout=60 source=30000
 SRC2=$LAST_PID
 wait_exit "$SINK" 120 || die "the sink failed"
 wait_exit "$SRC2" 30 || die "the restarted source failed"

@@ -3,7 +3,7 @@
  * shml-vmpeer: one shmlink domain of the VM tests, on the host or inside a
  * Linux guest (a static binary: the guest's initramfs runs it as is).
  *
- *   shml-vmpeer port=PORT self=D ids=ID0,ID1 [vectors=N] [timeout=S] STEP...
+ *   shml-vmpeer port=PORT self=D [ids=ID0,ID1] [vectors=N] [timeout=S] STEP...
  *
  * PORT:  host:SOCKET   a host peer of the ivshmem server at SOCKET (doorbells)
  *        vfio[:BDF]    in a guest: the ivshmem-doorbell device through vfio-pci
@@ -120,6 +120,7 @@ static uint64_t size_arg(const char *key, const char *v)
 static void attach(void)
 {
 	const char *p = opt.port;
+	int32_t own_id = -1; /* our ivshmem peer id, if we have one */
 	int rc;
 	if (!p)
 		fail("port=... is needed");
@@ -133,6 +134,7 @@ static void attach(void)
 		mem_size = client.size;
 		port = &client.port;
 		port_stats = &client.stats;
+		own_id = client.id;
 		out("attach port=host id=%d size=%llu", (int)client.id,
 		    (unsigned long long)client.size);
 		if (opt.ids.id[opt.self] >= 0 && opt.ids.id[opt.self] != client.id)
@@ -150,6 +152,7 @@ static void attach(void)
 		mem_size = guest.size;
 		port = &guest.port;
 		port_stats = &guest.stats;
+		own_id = vfio ? guest.id : -1;
 		out("attach port=%s bdf=%s id=%d size=%llu vectors=%u regs=%s",
 		    vfio ? "vfio" : "sysfs", guest.bdf, (int)guest.id,
 		    (unsigned long long)guest.size, guest.vectors,
@@ -177,6 +180,10 @@ static void attach(void)
 	rc = shml_region_attach(&region, &wl_config, opt.self, mem, mem_size, port);
 	if (rc)
 		fail("attach: %s", shml_strerror(rc));
+	/* The peer rings the id we publish here (ids= only overrides it). */
+	rc = own_id >= 0 ? shml_ivshmem_publish(&region, own_id) : 0;
+	if (rc)
+		fail("publish our ivshmem id %d: %s", (int)own_id, shml_strerror(rc));
 	for (uint32_t c = 0; c < WL_N_CHANNELS; c++) {
 		rc = shml_chan_open(&region, &chans[c], c, NULL);
 		if (rc)

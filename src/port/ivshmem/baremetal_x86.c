@@ -121,8 +121,8 @@ void shml_ivshmem_bm_doorbell(struct shml_ivshmem_bm *d, uint32_t id, uint32_t v
 static void bm_notify(void *ctx, struct shml_chan *ch, volatile uint32_t *doorbell)
 {
 	struct shml_ivshmem_bm *d = ctx;
-	uint32_t peer = shml_chan_peer_domain(ch);
-	int32_t id = peer < SHML_MAX_DOMAINS ? d->ids[peer] : -1;
+	/* d->ids if set, else the peer's record in the region (range-checked). */
+	int32_t id = shml_ivshmem_peer_id(ch, d->ids);
 	(void)doorbell;
 	if (id < 0) {
 		d->notify_dropped++;

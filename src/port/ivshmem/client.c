@@ -5,7 +5,8 @@
  * keeps every peer's eventfds (one per vector), and rings a peer by writing
  * 1 to that peer's eventfd for the channel's vector; QEMU turns it into an
  * MSI-X interrupt in the guest. It sleeps by polling its own eventfd, which
- * QEMU signals when the guest writes our id into its doorbell register.
+ * QEMU signals when the guest writes our id into its doorbell register. The
+ * peer's id comes from its record in the region (or the static ids table).
  */
 #include "ivshmem_internal.h"
 
@@ -141,8 +142,7 @@ int shml_ivshmem_client_has_peer(struct shml_ivshmem_client *c, int32_t id)
 static void client_notify(void *ctx, struct shml_chan *ch, volatile uint32_t *doorbell)
 {
 	struct shml_ivshmem_client *c = ctx;
-	uint32_t dom = shml__ivs_peer_domain(ch);
-	int32_t id = dom < SHML_MAX_DOMAINS ? c->ids.id[dom] : SHML_IVSHMEM_NO_ID;
+	int32_t id = shml_ivshmem_peer_id(ch, c->ids.id); /* a hint: checked against our peers */
 	uint32_t vec = shml__ivs_vector(ch, c->vectors);
 	struct shml_ivshmem_client_peer *p;
 	(void)doorbell;
@@ -167,6 +167,8 @@ static int client_wait(void *ctx, struct shml_chan *ch, const volatile uint32_t 
 	struct shml_ivshmem_client *c = ctx;
 	uint32_t vec = shml__ivs_vector(ch, c->vectors);
 	int extra, rc;
+	/* Whoever wakes us finds our id in the region: make sure it is there. */
+	shml_ivshmem_publish(ch->region, c->id);
 	if (vec >= c->n_own) { /* cannot happen after a good connect */
 		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);

@@ -62,11 +62,6 @@ int shml_ivshmem_ids_parse(struct shml_ivshmem_ids *ids, const char *s)
 	}
 }
 
-uint32_t shml__ivs_peer_domain(const struct shml_chan *ch)
-{
-	return shml_chan_peer_domain(ch);
-}
-
 uint64_t shml__ivs_now(void *ctx)
 {
 	struct timespec ts;

@@ -7,7 +7,8 @@
  * region) and BAR0 (registers), set memory decoding and bus mastering (MSI-X
  * messages are bus-master writes), and wire the MSI-X vectors to eventfds
  * with VFIO_DEVICE_SET_IRQS. notify writes (peer id << 16 | vector) to the
- * Doorbell register; wait polls the channel vector's eventfd.
+ * Doorbell register, the peer id read from the peer's record in the region;
+ * wait polls the channel vector's eventfd.
  *
  * Sysfs mode (ivshmem-plain, or no IOMMU): mmap the PCI sysfs resource2
  * file. Memory only: no notify, no wait; the core polls.
@@ -415,8 +416,8 @@ void shml_ivshmem_guest_doorbell(struct shml_ivshmem_guest *g, uint32_t id, uint
 static void guest_notify(void *ctx, struct shml_chan *ch, volatile uint32_t *doorbell)
 {
 	struct shml_ivshmem_guest *g = ctx;
-	uint32_t dom = shml__ivs_peer_domain(ch);
-	int32_t id = dom < SHML_MAX_DOMAINS ? g->ids.id[dom] : SHML_IVSHMEM_NO_ID;
+	/* Range-checked; a stale id rings nobody or the wrong peer (QEMU drops unknown ids). */
+	int32_t id = shml_ivshmem_peer_id(ch, g->ids.id);
 	(void)doorbell;
 	if (id < 0) {
 		g->stats.notify_dropped++;
@@ -432,6 +433,8 @@ static int guest_wait(void *ctx, struct shml_chan *ch, const volatile uint32_t *
 {
 	struct shml_ivshmem_guest *g = ctx;
 	int extra;
+	/* Whoever wakes us finds our id in the region: make sure it is there. */
+	shml_ivshmem_publish(ch->region, g->id);
 	return shml__ivs_wait_eventfd(g->efd[shml__ivs_vector(ch, g->vectors)], -1, peer_doorbell,
 	                              expected, timeout_ns, &g->stats, &extra);
 }

@@ -13,9 +13,6 @@
 void shml__ivs_seterr(char *err, size_t n, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
-/* The domain index of @ch's peer. */
-uint32_t shml__ivs_peer_domain(const struct shml_chan *ch);
-
 /* The vector a channel's notifications use. */
 static inline uint32_t shml__ivs_vector(const struct shml_chan *ch, uint32_t vectors)
 {

@@ -8,10 +8,13 @@
  * eventfds. The other peers get the new id with the new eventfds. When a
  * client goes, the others get its id without an fd.
  *
- * Ids: the lowest free one (QEMU's example server counts up instead; the
- * spec leaves the choice open). A guest that is killed and started again
- * while nobody else joined gets its old id back, so a static "domain ->
- * peer id" table stays right.
+ * Ids count up and are never given out twice while the server runs, as in
+ * QEMU's example server: QEMU (seen with 7.2) corrupts its heap and aborts
+ * when an id it saw leave joins again, so reusing the id of a host peer that
+ * restarted would kill every guest on the server. Domains find each other's
+ * current id in the region instead (docs/IVSHMEM.md, "Peer id records").
+ * When the 16 bits the Doorbell register has for an id run out, new peers
+ * are refused: restart the server (and its QEMUs).
  */
 #include "ivshmem_internal.h"
 
@@ -255,7 +258,7 @@ static void accept_peer(struct shml_ivshmem_server *s)
 {
 	struct shml_ivshmem_server_peer *p = NULL;
 	struct timeval tv = { .tv_sec = 2 };
-	int32_t id = 0;
+	int32_t id;
 	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	int rc;
 	if (fd < 0)
@@ -271,15 +274,19 @@ static void accept_peer(struct shml_ivshmem_server *s)
 		close(fd);
 		return;
 	}
-	/* The lowest id nobody has. */
-	for (;;) {
-		int used = 0;
-		for (uint32_t i = 0; i < s->opts.max_peers && !used; i++)
-			used = s->peers[i].fd >= 0 && s->peers[i].id == id;
-		if (!used)
-			break;
-		id++;
+	/*
+	 * The next id nobody has had (see the top of the file). Every id in use
+	 * is below it, so it is free; after the last one, refuse rather than wrap.
+	 */
+	if (s->next_id > SHML_IVSHMEM_MAX_ID) {
+		fprintf(stderr,
+		        "ivshmem-server: refusing a peer: all %u ids were given out (QEMU cannot "
+		        "take an id again): restart the server\n",
+		        SHML_IVSHMEM_MAX_ID + 1u);
+		close(fd);
+		return;
 	}
+	id = (int32_t)s->next_id++;
 	/* A client that stops reading must not stall everyone else. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	p->id = id;
@@ -392,7 +399,7 @@ int shml_ivshmem_server_run(struct shml_ivshmem_server *s, int stop_fd, int time
 			rc = 0;
 			break;
 		}
-		/* Departures before arrivals: a restarted guest gets its old id back. */
+		/* Departures before arrivals: the others hear of a leave before a join. */
 		for (uint32_t i = 0; i < s->opts.max_peers; i++) {
 			struct shml_ivshmem_server_peer *q = &s->peers[i];
 			char junk[64];

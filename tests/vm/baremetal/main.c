@@ -6,7 +6,7 @@
  * rings the Linux peer's doorbell when that peer sleeps.
  *
  * The command line (QEMU -append) takes the steps of tests/vm/vmpeer.c that a
- * polling side can do: self=D ids=ID0,ID1 vectors=N duplex-msg=BYTES
+ * polling side can do: self=D [ids=ID0,ID1] vectors=N duplex-msg=BYTES
  * duplex-stream=BYTES pong=ROUNDS ping=ROUNDS. Output goes to COM1; the last
  * line is "SHML result=PASS" or "SHML result=FAIL ..."; the exit code goes to
  * isa-debug-exit (QEMU exits with 1 on PASS, 3 on FAIL).
@@ -247,6 +247,9 @@ int bm_main(uint32_t magic, const uint32_t *mbi)
 	rc = shml_region_attach(&region, &wl_config, self, dev.mem, dev.size, &dev.bm.port);
 	if (rc)
 		return fail("attach", rc);
+	rc = shml_ivshmem_publish(&region, dev.id); /* how the Linux peer finds our id */
+	if (rc)
+		return fail("publish", rc);
 	for (uint32_t c = 0; c < WL_N_CHANNELS; c++) {
 		rc = shml_chan_open(&region, &chans[c], c, NULL);
 		if (rc)
