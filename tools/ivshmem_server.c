@@ -39,7 +39,8 @@ static const char usage_text[] =
         "  -q, --quiet           do not log peers joining and leaving\n"
         "  -h, --help            this text\n"
         "\n"
-        "Peers get the lowest free id (0, 1, ...). SIGINT or SIGTERM stops the server.\n";
+        "Peer ids count up (0, 1, ...) and are never given out twice: QEMU aborts when an\n"
+        "id it saw leave comes back. SIGINT or SIGTERM stops the server.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {

@@ -3,7 +3,7 @@
 # Two host peers through the ivshmem server, doorbells on eventfds: full
 # duplex in message and stream mode with sequence numbers and checksums,
 # round trips; then the receiving peer is SIGKILLed mid-stream and started
-# again: it gets its id back, the sender sees the reset, and the ledger
+# again: it gets a new id (found in its record), the sender sees the reset, and the ledger
 # balances (every message received once or reported discarded); then the
 # sending peer is killed instead, and its successor is told the discards.
 # The same programs and steps as the VM tests, without VMs.
