@@ -17,8 +17,11 @@
  *            eventfds) or maps BAR2 through sysfs resource2 (ivshmem-plain, or
  *            no IOMMU: polling only). A stock kernel, no custom module.
  *
- * Which ivshmem peer id is which shmlink domain is told, not discovered: the
- * caller fills a table domain index -> peer id (struct shml_ivshmem_ids).
+ * Which ivshmem peer id is which shmlink domain is found at run time: after
+ * shml_region_attach(), call shml_ivshmem_publish(&region, our id) and the
+ * ports ring the id the peer published (shmlink_ivshmem_record.h); the
+ * server gives every new peer a new id. A table domain index -> peer id
+ * (struct shml_ivshmem_ids) is an optional static override.
  * A channel's notifications use vector (channel index % vectors); use the
  * same number of vectors for every peer (QEMU's vectors=, the server's -n).
  *
@@ -154,7 +157,7 @@ struct shml_ivshmem_client {
 	int own[SHML_IVSHMEM_MAX_VECTORS];
 	struct shml_ivshmem_client_peer *peers; /**< known peers (grows) */
 	uint32_t n_peers, cap_peers;
-	struct shml_ivshmem_ids ids; /**< domain index -> peer id */
+	struct shml_ivshmem_ids ids; /**< static override (NO_ID: the peer's record) */
 	struct shml_ivshmem_stats stats;
 	struct shml_port port; /**< pass &c->port to shml_region_attach() */
 	void *lock;            /**< private */
@@ -165,8 +168,8 @@ struct shml_ivshmem_client {
 /**
  * Connect to the server at @socket_path, receive our id, the region and the
  * eventfds, and map the region. @vectors: how many vectors the channels use
- * (0: all the server gives). @ids: domain index -> peer id (may be NULL and
- * set later in c->ids). @timeout_ms bounds the setup.
+ * (0: all the server gives). @ids: static override domain -> peer id (NULL: none;
+ * may be set later in c->ids). @timeout_ms bounds the setup.
  * Returns 0 or a negative errno value; c->err says what went wrong.
  */
 int shml_ivshmem_client_connect(struct shml_ivshmem_client *c, const char *socket_path,
@@ -211,7 +214,7 @@ struct shml_ivshmem_guest {
 	volatile uint32_t *regs; /**< BAR0 mapped, or NULL: pread/pwrite at regs_off */
 	void *regs_map;
 	uint64_t regs_map_size, regs_off, bar2_map_size;
-	struct shml_ivshmem_ids ids;
+	struct shml_ivshmem_ids ids; /**< static override (NO_ID: the peer's record) */
 	struct shml_ivshmem_stats stats;
 	struct shml_port port; /**< pass &g->port to shml_region_attach() */
 	char err[256];
@@ -222,7 +225,7 @@ struct shml_ivshmem_guest {
  * @mode. VFIO mode binds it to vfio-pci (driver_override; needs the vfio-pci
  * module and an IOMMU: intel_iommu=on with QEMU's intel-iommu device), maps
  * BAR0 and BAR2, sets bus mastering and wires up to @vectors MSI-X vectors
- * (0: all) to eventfds. @ids: domain index -> peer id (may be NULL).
+ * (0: all) to eventfds. @ids: static override domain -> peer id (NULL: none).
  * Returns 0 or a negative errno value; g->err says what went wrong.
  */
 int shml_ivshmem_guest_open(struct shml_ivshmem_guest *g, const char *bdf, int mode,

@@ -139,12 +139,14 @@ wait_last() {
 	die "the last line of $(basename "$file") is not /$re/ after ${secs}s"
 }
 
-# wait_exit PID SECONDS: the exit status of PID, or fail on timeout.
+# wait_exit PID SECONDS [ALIVE_PID]: the exit status of PID, or fail on timeout, or
+# at once if ALIVE_PID (e.g. the QEMU PID talks to) dies first.
 wait_exit() {
-	local pid=$1 secs=$2
+	local pid=$1 secs=$2 alive=${3:-}
 	local end=$(($(now_ms) + secs * 1000))
 	while kill -0 "$pid" 2>/dev/null; do
 		[ "$(now_ms)" -lt "$end" ] || die "process $pid still running after ${secs}s"
+		[ -z "$alive" ] || kill -0 "$alive" 2>/dev/null || die "process $alive died while $pid ran"
 		sleep 0.05
 	done
 	local rc=0

@@ -306,7 +306,7 @@ cli)
 		WANT=$(sha256sum <"$T/data$i.bin" | cut -d' ' -f1)
 		start_bg send$i "$CLI" send "$T/cli.ini" data "$T/data$i.bin" --port ivshmem \
 			--as host -q --timeout 120
-		wait_exit "$LAST_PID" 200 || die "shmlink send #$i failed"
+		wait_exit "$LAST_PID" 200 "$G0" || die "shmlink send #$i failed"
 		wait_for "$T/g0.log" "^SHML sha256 $i " 60 "$G0"
 		GOT=$(tr -d '\r' <"$T/g0.log" | sed -n "s/^SHML sha256 $i \([0-9a-f]*\) .*/\1/p")
 		[ "$GOT" = "$WANT" ] || die "transfer $i: the guest received sha256 '$GOT', the host sent $WANT"
@@ -314,7 +314,7 @@ cli)
 	done
 	start_bg bench "$CLI" bench "$T/cli.ini" ctl --side A --port ivshmem "${BENCH[@]}" \
 		--csv "$T/bench.csv"
-	wait_exit "$LAST_PID" 200 || die "shmlink bench --side A failed"
+	wait_exit "$LAST_PID" 200 || die "shmlink bench --side A failed" # QEMU may be done first
 	vm_done g0 "$G0" 60
 	# Three host peers and the guest: four joins, four different ids, QEMU alive throughout.
 	IDS=$(sed -n 's/.*peer \([0-9]*\) joined.*/\1/p' "$T/server.log" | sort -n | uniq | wc -l)
