@@ -75,6 +75,14 @@ if(SHMLINK_BASH)
 	set_tests_properties(ivshmem_host_peers PROPERTIES PROCESSORS 2)
 endif()
 
+# The peer id records: hostile values refused, no overlap with the Xen port's records.
+shmlink_add_program(test_ivshmem_records ${PROJECT_SOURCE_DIR}/tests/vm/test_records.c)
+target_link_libraries(test_ivshmem_records PRIVATE shmlink_ivshmem_static shmlink_xen_static
+	shmlink_testutil)
+add_test(NAME ivshmem_records COMMAND test_ivshmem_records)
+set_tests_properties(ivshmem_records PROPERTIES LABELS "ivshmem;unit" TIMEOUT 60
+	ENVIRONMENT "UBSAN_OPTIONS=print_stacktrace=1")
+
 # ---------------------------------------------------------------------------
 # VMs: the plain tree only (the guests' programs carry no sanitizer), x86-64
 # hosts (the guest kernel is Debian's amd64 one), GCC for the -m32 guest.
