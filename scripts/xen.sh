@@ -132,6 +132,7 @@ cmd_fetch() {
 	k61=$(kernel_of bookworm)
 	case $k612 in linux-image-6.12.*) ;; *) die "bookworm-backports has no Linux 6.12 image (found '$k612')" ;; esac
 	case $k61 in linux-image-6.1.*) ;; *) die "bookworm has no Linux 6.1 image (found '$k61')" ;; esac
+	# shellcheck disable=SC2086
 	set -- xen-hypervisor-4.17-arm64/bookworm-security "$k612" "$k61" $PLAIN_DEBS
 	rm -f "$debs"/*.deb
 	log "apt-get download $*"
@@ -275,8 +276,12 @@ build_cli() {
 	inc="-I$SRC/include -I$SRC/bench/lib -I$SRC/examples/demo -I$out/img/inih"
 	OBJS=$CORE_OBJS
 	xcc port "-std=gnu11 -I$SRC/include -I$SRC/src/port/host" "$SRC"/src/port/host/*.c
-	xcc port "-std=gnu11 -D_GNU_SOURCE -I$SRC/include -I$SRC/src/port/ivshmem" \
-		$(ls "$SRC"/src/port/ivshmem/*.c | grep -v '/baremetal_[^/]*\.c$')
+	ivs="" # the ivshmem port without its baremetal x86 helpers (cmake/ivshmem.cmake)
+	for f in "$SRC"/src/port/ivshmem/*.c; do
+		case $f in */baremetal_*) ;; *) ivs="$ivs $f" ;; esac
+	done
+	# shellcheck disable=SC2086
+	xcc port "-std=gnu11 -D_GNU_SOURCE -I$SRC/include -I$SRC/src/port/ivshmem" $ivs
 	xcc port "-std=gnu11 -I$SRC/include" "$SRC"/src/port/xen/*.c
 	xcc cli "-std=gnu11 $inc" "$SRC"/bench/lib/*.c "$SRC"/examples/demo/demo.c
 	xcc cli "-std=gnu11 -DSHMLINK_VERSION=\"$ver\" $inc" "$SRC"/tools/*.c
