@@ -57,7 +57,7 @@ set_tests_properties(xen_build PROPERTIES
 	ENVIRONMENT "${_xen_env}")
 
 # One QEMU with two vCPUs each: PROCESSORS 2 keeps `ctest -j2` from running two at once.
-foreach(_xen_s ll-msg ll-stream ll-fallback lbm lbm-poll)
+foreach(_xen_s ll-msg ll-stream ll-fallback lbm lbm-poll ll-cli)
 	string(REPLACE "-" "_" _xen_n ${_xen_s})
 	add_test(NAME xen_${_xen_n} COMMAND ${_xen_sh} run ${_xen_s} ${_xen_out})
 	set_tests_properties(xen_${_xen_n} PROPERTIES

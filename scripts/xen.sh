@@ -5,12 +5,14 @@
 # Run by the ctests of cmake/xen.cmake; usable by hand (docs/XEN.md).
 #
 #   xen.sh fetch OUT              download Xen 4.17 (bookworm-security), Linux 6.12
-#                                 (bookworm-backports), Linux 6.1 (bookworm) and
-#                                 busybox-static, all arm64, with apt-get download under
-#                                 a private APT config; cached in OUT/debs
-#   xen.sh images OUT             unpack them into OUT/img (Xen, kernels, xen-evtchn.ko)
-#   xen.sh guest OUT              the guest programs (aarch64, static) and one initramfs
-#                                 per kernel, OUT/img/initrd-VERSION.cpio.gz
+#                                 (bookworm-backports), Linux 6.1 (bookworm),
+#                                 busybox-static and libinih, all arm64, with apt-get
+#                                 download under a private APT config; cached in OUT/debs
+#   xen.sh images OUT             unpack them into OUT/img (Xen, kernels, xen-evtchn.ko,
+#                                 libinih.a)
+#   xen.sh guest OUT              the guest programs (aarch64, static: xen_peer and the
+#                                 shmlink CLI) and one initramfs per kernel,
+#                                 OUT/img/initrd-VERSION.cpio.gz
 #   xen.sh baremetal OUT          the baremetal domain of each baremetal scenario
 #   xen.sh build OUT              all of the above
 #   xen.sh run SCENARIO OUT       boot one scenario, check what the domains print
@@ -100,6 +102,10 @@ kernel_of() {
 		awk -F': ' '/^Depends:/ { split($2, d, /[ ,]/); print d[1]; exit }'
 }
 
+# The packages fetched by name besides Xen and the kernels: busybox for the initramfs,
+# libinih (archive and headers in -dev) for the guests' static shmlink CLI.
+PLAIN_DEBS="busybox-static libinih-dev libinih1"
+
 cmd_fetch() {
 	out=$1
 	debs=$out/debs
@@ -109,6 +115,10 @@ cmd_fetch() {
 		while read -r name file; do
 			[ -f "$debs/$file" ] || ok=0
 		done <"$debs/MANIFEST"
+		# A cache from before a package was added to the list is incomplete too.
+		for p in $PLAIN_DEBS; do
+			grep -q "^$p " "$debs/MANIFEST" || ok=0
+		done
 		if [ $ok = 1 ]; then
 			log "packages cached in $debs (SHMLINK_XEN_REFRESH=1 to resolve them again)"
 			return 0
@@ -122,13 +132,14 @@ cmd_fetch() {
 	k61=$(kernel_of bookworm)
 	case $k612 in linux-image-6.12.*) ;; *) die "bookworm-backports has no Linux 6.12 image (found '$k612')" ;; esac
 	case $k61 in linux-image-6.1.*) ;; *) die "bookworm has no Linux 6.1 image (found '$k61')" ;; esac
-	set -- xen-hypervisor-4.17-arm64/bookworm-security "$k612" "$k61" busybox-static
+	# shellcheck disable=SC2086
+	set -- xen-hypervisor-4.17-arm64/bookworm-security "$k612" "$k61" $PLAIN_DEBS
 	rm -f "$debs"/*.deb
 	log "apt-get download $*"
 	(cd "$debs" && apt-get -q download "$@") >"$out/apt-download.log" 2>&1 ||
 		{ cat "$out/apt-download.log"; die "apt-get download failed"; }
 	: >"$debs/MANIFEST.new"
-	for p in xen-hypervisor-4.17-arm64 "$k612" "$k61" busybox-static; do
+	for p in xen-hypervisor-4.17-arm64 "$k612" "$k61" $PLAIN_DEBS; do
 		f=$(cd "$debs" && ls "${p}_"*_arm64.deb 2>/dev/null | head -1)
 		[ -n "$f" ] || die "apt-get download did not give $p"
 		echo "$p $f" >>"$debs/MANIFEST.new"
@@ -177,6 +188,10 @@ cmd_images() {
 			cp "$out/unpack/$name/boot/xen-4.17-arm64.config" "$img/xen.config" ;;
 		busybox-static)
 			cp "$out/unpack/$name/bin/busybox" "$img/busybox" ;;
+		libinih-dev)
+			u=$out/unpack/$name/usr
+			mkdir -p "$img/inih"
+			cp "$u/include/ini.h" "$u/lib/aarch64-linux-gnu/libinih.a" "$img/inih/" ;;
 		linux-image-*)
 			v=$(echo "$name" | sed -E 's/^linux-image-([0-9]+\.[0-9]+)\..*/\1/')
 			cp "$out/unpack/$name"/boot/vmlinuz-* "$img/vmlinuz-$v"
@@ -191,7 +206,7 @@ cmd_images() {
 		esac
 	done <"$out/debs/MANIFEST"
 	rm -rf "$out/unpack"
-	for f in xen busybox vmlinuz-6.12 vmlinuz-6.1 xen-evtchn-6.12.ko xen-evtchn-6.1.ko; do
+	for f in xen busybox vmlinuz-6.12 vmlinuz-6.1 xen-evtchn-6.12.ko xen-evtchn-6.1.ko inih/libinih.a inih/ini.h; do
 		[ -s "$img/$f" ] || die "no $f after unpacking"
 	done
 	cp "$out/debs/MANIFEST" "$img/STAMP"
@@ -241,6 +256,55 @@ gen_configs() {
 	} >"$gdir/xen_configs.c"
 }
 
+# xcc TAG FLAGS FILE...: compile each FILE for aarch64 into $g/obj/TAG-NAME.o, with
+# FLAGS (one word list) after the warnings; the objects are appended to $OBJS.
+xcc() {
+	tag=$1 flags=$2
+	shift 2
+	for f in "$@"; do
+		o=$g/obj/$tag-$(basename "$f" .c).o
+		# shellcheck disable=SC2086
+		$XCC $WARN -O2 $flags -c "$f" -o "$o" || die "cannot compile $f for aarch64"
+		OBJS="$OBJS $o"
+	done
+}
+
+# The shmlink CLI as cmake/cli.cmake links it (tools, the core, the host, ivshmem and
+# Xen ports, the bench loops, the demo, libinih), static: the domUs run `--port xen`.
+build_cli() {
+	ver=$(sed -n 's/^project(shmlink VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
+	inc="-I$SRC/include -I$SRC/bench/lib -I$SRC/examples/demo -I$out/img/inih"
+	OBJS=$CORE_OBJS
+	xcc port "-std=gnu11 -I$SRC/include -I$SRC/src/port/host" "$SRC"/src/port/host/*.c
+	ivs="" # the ivshmem port without its baremetal x86 helpers (cmake/ivshmem.cmake)
+	for f in "$SRC"/src/port/ivshmem/*.c; do
+		case $f in */baremetal_*) ;; *) ivs="$ivs $f" ;; esac
+	done
+	# shellcheck disable=SC2086
+	xcc port "-std=gnu11 -D_GNU_SOURCE -I$SRC/include -I$SRC/src/port/ivshmem" $ivs
+	xcc port "-std=gnu11 -I$SRC/include" "$SRC"/src/port/xen/*.c
+	xcc cli "-std=gnu11 $inc" "$SRC"/bench/lib/*.c "$SRC"/examples/demo/demo.c
+	xcc cli "-std=gnu11 -DSHMLINK_VERSION=\"$ver\" $inc" "$SRC"/tools/*.c
+	# shellcheck disable=SC2086
+	$XCC -static $OBJS "$out/img/inih/libinih.a" -lpthread -lm -o "$g/shmlink" ||
+		die "cannot link the aarch64 shmlink CLI"
+}
+
+# gen_cli_configs DIR: DIR/NAME.ini for every tests/xen/NAME.ini, with [host] port = xen,
+# so that a domU's `shmlink CMD /etc/shmlink/NAME.ini ...` attaches through the Xen port.
+gen_cli_configs() {
+	mkdir -p "$1"
+	for ini in "$TESTS"/*.ini; do
+		! grep -q '^\[host\]' "$ini" || die "$ini has a [host] section: the guests' configs add theirs"
+		{
+			cat "$ini"
+			printf '\n; Added by scripts/xen.sh: the domUs reach the region through the Xen port.\n'
+			printf '[host]\nport = xen\n'
+		} >"$1/$(basename "$ini")"
+		"$SHMLINK" layout "$1/$(basename "$ini")" >/dev/null || die "the CLI refuses $1/$(basename "$ini")"
+	done
+}
+
 cmd_guest() {
 	out=$1
 	need $XCC gcc-aarch64-linux-gnu
@@ -253,29 +317,26 @@ cmd_guest() {
 	rm -rf "$g"
 	mkdir -p "$g/obj"
 	gen_configs "$g/gen"
-	objs=""
-	for f in "$SRC"/src/core/*.c; do
-		o=$g/obj/core-$(basename "$f" .c).o
-		$XCC $CORE_FLAGS -O2 -I"$SRC/include" -I"$SRC/src/core" -c "$f" -o "$o"
-		objs="$objs $o"
-	done
-	for f in "$SRC"/src/port/xen/*.c "$TESTS/xen_peer.c" "$g/gen/xen_configs.c"; do
-		o=$g/obj/$(basename "$f" .c).o
-		$XCC -std=gnu11 $WARN -O2 -I"$SRC/include" -I"$TESTS" -I"$g/gen" -c "$f" -o "$o"
-		objs="$objs $o"
-	done
+	gen_cli_configs "$g/etc"
+	OBJS=""
+	xcc core "$CORE_FLAGS -I$SRC/include -I$SRC/src/core" "$SRC"/src/core/*.c
+	CORE_OBJS=$OBJS
+	xcc peer "-std=gnu11 -I$SRC/include -I$TESTS -I$g/gen" \
+		"$SRC"/src/port/xen/*.c "$TESTS/xen_peer.c" "$g/gen/xen_configs.c"
 	# shellcheck disable=SC2086
-	$XCC -static $objs -o "$g/xen_peer"
+	$XCC -static $OBJS -o "$g/xen_peer"
+	build_cli
 	for v in 6.12 6.1; do
 		r=$g/root-$v
-		mkdir -p "$r/bin" "$r/lib" "$r/proc" "$r/sys" "$r/dev" "$r/tmp"
-		cp "$out/img/busybox" "$g/xen_peer" "$r/bin/"
+		mkdir -p "$r/bin" "$r/lib" "$r/proc" "$r/sys" "$r/dev" "$r/tmp" "$r/etc/shmlink"
+		cp "$out/img/busybox" "$g/xen_peer" "$g/shmlink" "$r/bin/"
+		cp "$g"/etc/*.ini "$r/etc/shmlink/"
 		cp "$TESTS/init.sh" "$r/init"
-		chmod 755 "$r/init" "$r/bin/xen_peer"
+		chmod 755 "$r/init" "$r/bin/xen_peer" "$r/bin/shmlink"
 		cp "$out/img/xen-evtchn-$v.ko" "$r/lib/xen-evtchn.ko"
 		(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) >"$out/img/initrd-$v.cpio.gz"
 	done
-	ls -l "$g/xen_peer" "$out"/img/initrd-*.cpio.gz
+	ls -l "$g/xen_peer" "$g/shmlink" "$out"/img/initrd-*.cpio.gz
 }
 
 # ---- the baremetal domain ------------------------------------------------------------------
@@ -343,7 +404,11 @@ cmd_baremetal() {
 
 # ---- scenarios -------------------------------------------------------------------------------
 
-SCENARIOS="ll-msg ll-stream ll-fallback lbm lbm-poll"
+SCENARIOS="ll-msg ll-stream ll-fallback lbm lbm-poll ll-cli"
+
+# ll-cli: 4 MiB of xen_peer's stream 1129 through `shmlink send`/`recv`; bench 0.2 s per
+# measurement (a dozen measurements: a few seconds under TCG).
+CLI_BYTES=4194304 CLI_SEED=1129 CLI_BENCH_SECS=0.2
 
 # scenario NAME: CFG (tests/xen/CFG.ini), per domU i in 1 2: KERN_i (a kernel version or
 # "bm"), STEPS_i (init.sh steps), and XEN_ARGS, TIMEOUT (s), WHAT.
@@ -378,6 +443,11 @@ scenario() {
 		CFG=lbm TIMEOUT=240 KERN_2=bm-poll
 		STEPS_1="run/1048576/echo,ping/200/50000,ping/200/0,restart-tx/2000/700"
 		STEPS_2="" ;;
+	ll-cli)
+		WHAT="Linux 6.12 <-> Linux 6.12, the shmlink CLI through the Xen port: send -> recv (sha256), bench A <-> B"
+		CFG=ll-cli TIMEOUT=240
+		STEPS_1="cli-send/data/$CLI_BYTES/$CLI_SEED,cli-bench/bench/A/$CLI_BENCH_SECS"
+		STEPS_2="cli-recv/data,cli-bench/bench/B/$CLI_BENCH_SECS" ;;
 	*) die "unknown scenario '$1' (one of: $SCENARIOS)" ;;
 	esac
 }
@@ -538,7 +608,8 @@ cmd_run() {
 	wait $qpid 2>/dev/null || true
 	trap - EXIT INT TERM
 	el=$(($(date +%s) - t0))
-	grep -a 'SHMLINK-' "$LOG" | sed 's/^/  /'
+	# The CSV lines (ll-cli's bench) are many: check_cli reads them, the table is shown.
+	grep -a 'SHMLINK-' "$LOG" | grep -v 'SHMLINK-CSV' | sed 's/^/  /'
 	case $verdict in
 	done) ;;
 	fail) die "$scen: a domain failed after ${el}s (log: $LOG)" ;;
@@ -568,6 +639,34 @@ figures() {
 		echo "FIGURES $scen $t us: n=$(result $a $t n) min=$(result $a $t min) median=$(result $a $t med)" \
 			"avg=$(result $a $t avg) p90=$(result $a $t p90) max=$(result $a $t max)"
 	done
+}
+
+# dom_lines TAG DOMAIN: DOMAIN's "SHMLINK-TAG dom=DOMAIN " lines without that prefix.
+dom_lines() {
+	grep -a "SHMLINK-$1 dom=$2 " "$LOG" | tr -d '\r' | sed "s/^.*SHMLINK-$1 dom=$2 //"
+}
+
+# ll-cli: what `shmlink send` in $a read and `shmlink recv` in $b wrote (size and sha256,
+# each computed in its domain), then side A's bench: its table's header, and in its CSV
+# a positive rate, bandwidth and round trip per mode and size (no speed asserted).
+check_cli() {
+	n=$(result $a cli-send bytes)
+	eq "bytes $a sent (shmlink send), as asked" "$n" "$CLI_BYTES"
+	eq "bytes $a -> $b (shmlink recv)" "$n" "$(result $b cli-recv bytes)"
+	sum=$(result $a cli-send-sum sha256)
+	echo "$sum" | grep -qx '[0-9a-f]\{64\}' || die "no sha256 from $a's send ('$sum')"
+	eq "sha256 $a -> $b" "$sum" "$(result $b cli-recv-sum sha256)"
+	secs=$(awk -v s="$(result $a cli-send start)" -v e="$(result $a cli-send end)" 'BEGIN { printf "%.2f", e - s }')
+	echo "OK: shmlink send ($a) -> shmlink recv ($b) over the Xen port: $n bytes, sha256 $sum on both sides"
+	echo "FIGURES $scen send: $n bytes in ${secs}s (send's wall time, its wait for recv included)"
+	dom_lines BENCH "$a" | grep -q '^shmlink bench: channel bench (message mode' ||
+		die "$a's bench printed no header (log: $LOG)"
+	rows=$(dom_lines CSV "$a" | awk -F, '$1 == "shmlink-xen" && ($2 == "message" || $2 == "zerocopy") &&
+		($4 == 64 || $4 == 4096) && ($5 == "msg_rate" || $5 == "bandwidth" || $5 == "rtt_median") &&
+		$6 > 0 { n++ } END { print n + 0 }')
+	[ "$rows" = 12 ] || die "$a's bench CSV has $rows of 12 positive rates, bandwidths and round trips (log: $LOG)"
+	echo "OK: bench $a (A) <-> $b (B) over the Xen port: message and zerocopy at 64 B and 4 KiB, all positive"
+	dom_lines BENCH "$a" | grep -E '^(mode|message|zerocopy) ' | sed "s/^/FIGURES $scen bench: /"
 }
 
 # The checks across domains: each direction's byte count and FNV-1a 64 as the sender
@@ -602,13 +701,14 @@ check_results() {
 		echo "OK: $b restarted after $killed of $of messages; $a's reset account: sent $(result $a restart-tx sent)," \
 			"discarded $(result $a restart-tx discarded), resumed at $(result $a restart-tx resume) = where $b went on ($at)"
 	fi
+	! grep -q "SHMLINK-RESULT dom=$a test=cli-send " "$LOG" || check_cli
 	grep -q "SHMLINK-PASS dom=$a" "$LOG" || die "no SHMLINK-PASS from $a"
 	grep -q "SHMLINK-PASS dom=$b" "$LOG" || die "no SHMLINK-PASS from $b"
 }
 
 # ---- main ---------------------------------------------------------------------------------
 
-[ $# -ge 1 ] || { sed -n '3,27p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '3,29p' "$0"; exit 2; }
 cmd=$1
 shift
 case $cmd in

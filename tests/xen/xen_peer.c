@@ -23,6 +23,8 @@
  *       side B: receives message numbers in order from where FILE says the
  *       previous process stopped (FILE survives SIGKILL: tmpfs, mmap), acks N.
  *   xen_peer progress FILE        prints FILE's next message number
+ *   xen_peer data SEED BYTES FILE writes BYTES of the deterministic stream SEED
+ *                                 (what `run` sends) to FILE: the CLI scenario's data
  *
  * Every result is one line "SHMLINK-RESULT dom=... test=... key=value ...";
  * a failure prints "SHMLINK-FAIL dom=... what" and exits 1. The host side
@@ -680,6 +682,25 @@ static int cmd_restart_rx(struct peer *p, uint32_t n, const char *file)
 	return 0;
 }
 
+/* Made in the guest: carrying megabytes of random data in the initramfs costs boot time. */
+static int cmd_data(uint64_t seed, uint64_t bytes, const char *path)
+{
+	static uint8_t buf[65536];
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		failf("%s: %s", path, strerror(errno));
+	for (uint64_t pos = 0; pos < bytes;) {
+		size_t n = bytes - pos < sizeof(buf) ? (size_t)(bytes - pos) : sizeof(buf);
+		gen_bytes(buf, seed, pos, n);
+		if (fwrite(buf, 1, n, f) != n)
+			failf("%s: %s", path, strerror(errno));
+		pos += n;
+	}
+	if (fclose(f) != 0)
+		failf("%s: %s", path, strerror(errno));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct peer p;
@@ -689,10 +710,13 @@ int main(int argc, char **argv)
 		printf("%u\n", pr->next);
 		return 0;
 	}
+	if (argc == 5 && strcmp(argv[1], "data") == 0)
+		return cmd_data(strtoull(argv[2], NULL, 0), strtoull(argv[3], NULL, 0), argv[4]);
 	if (argc < 4) {
 		fprintf(stderr, "usage: xen_peer CONFIG DOMAIN run BYTES [echo] | ping N SPIN_NS | "
 		                "restart-tx N [K] | "
-		                "restart-rx N FILE\n       xen_peer progress FILE\n");
+		                "restart-rx N FILE\n       xen_peer progress FILE\n"
+		                "       xen_peer data SEED BYTES FILE\n");
 		return 2;
 	}
 	dom = argv[2];
