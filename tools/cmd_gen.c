@@ -141,6 +141,9 @@ static int gen_header(FILE *f, struct cli_config *c, const char *prefix)
 	        " * publishes %s_HASH in its domain slot, and peers with another hash do\n"
 	        " * not connect. Assert it at build time with %s_ASSERT_HASH(0x...).\n */\n",
 	        up, up);
+	/* Generated code is compared byte for byte with the generator's output:
+	 * keep code formatters away from it. */
+	fprintf(f, "/* clang-format off */\n");
 	fprintf(f, "#ifndef %s_H\n#define %s_H\n\n#include \"shmlink.h\"\n\n", up, up);
 	fprintf(f, "#define %s_HASH 0x%016llxull\n", up, (unsigned long long)c->hash);
 	fprintf(f,

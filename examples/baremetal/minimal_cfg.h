@@ -6,14 +6,14 @@
  * publishes SHML_CFG_HASH in its domain slot, and peers with another hash do
  * not connect. Assert it at build time with SHML_CFG_ASSERT_HASH(0x...).
  */
+/* clang-format off */
 #ifndef SHML_CFG_H
 #define SHML_CFG_H
 
 #include "shmlink.h"
 
 #define SHML_CFG_HASH 0x018c82130f76c056ull
-#define SHML_CFG_ASSERT_HASH(h)                                                                    \
-	_Static_assert((h) == SHML_CFG_HASH, "shmlink config hash changed: regenerate or update")
+#define SHML_CFG_ASSERT_HASH(h) _Static_assert((h) == SHML_CFG_HASH, "shmlink config hash changed: regenerate or update")
 #define SHML_CFG_REGION_SIZE 1024ull
 #define SHML_CFG_LAYOUT_BYTES 896ull /* used of the region */
 #define SHML_CFG_CACHELINE 64u
@@ -52,18 +52,18 @@
 #endif
 
 static const struct shml_domain_cfg shml_cfg_domains[2] SHML_CFG_UNUSED = {
-	{ .name = "a", .id = 1u },
-	{ .name = "b", .id = 2u },
+	{.name = "a", .id = 1u},
+	{.name = "b", .id = 2u},
 };
 
 static const struct shml_channel_cfg shml_cfg_channels[1] SHML_CFG_UNUSED = {
-	{ .name = "ch",
-	  .a = 0u,
-	  .b = 1u,
-	  .mode = SHML_MODE_MESSAGE,
-	  .ring_ab = 128u,
-	  .ring_ba = 128u,
-	  .max_message = 0u },
+	{.name = "ch",
+	 .a = 0u,
+	 .b = 1u,
+	 .mode = SHML_MODE_MESSAGE,
+	 .ring_ab = 128u,
+	 .ring_ba = 128u,
+	 .max_message = 0u},
 };
 
 static const struct shml_config shml_cfg SHML_CFG_UNUSED = {
@@ -82,10 +82,9 @@ static const struct shml_config shml_cfg SHML_CFG_UNUSED = {
  * above and peers no longer agree with you: regenerate instead.
  */
 static inline int shml_cfg_attach(struct shml_region *r, uint32_t self, void *mem,
-                                  uint64_t mem_size, const struct shml_port *port)
+	uint64_t mem_size, const struct shml_port *port)
 {
-	return shml_region_attach_prevalidated(r, &shml_cfg, SHML_CFG_HASH, self, mem, mem_size,
-	                                       port);
+	return shml_region_attach_prevalidated(r, &shml_cfg, SHML_CFG_HASH, self, mem, mem_size, port);
 }
 
 #endif /* SHML_CFG_H */
