@@ -96,7 +96,7 @@ stop_roudi() {
 		# remove what it created (not what was there before it started).
 		if [ "$rc" -ne 0 ]; then
 			for f in iceoryx_mgmt "$(id -un)"; do
-				if [ -e "/dev/shm/$f" ] && ! printf '%s\n' "$shm_before" | grep -qx "$f"; then
+				if [ -e "/dev/shm/$f" ] && ! printf '%s\n' "$shm_before" | grep -x "$f" >/dev/null; then
 					rm -f "/dev/shm/$f"
 				fi
 			done

@@ -2,6 +2,8 @@
 # Helpers for the CLI tests (sourced by tests/cli/test_*.sh, run by ctest
 # through cmake/cli.cmake, which sets SHMLINK, SHMLINK_SRC, SHMLINK_BUILD, ...).
 set -euo pipefail
+# With pipefail, `cmd | grep -q` fails at random: grep -q leaves at the first match
+# and cmd then dies writing into the closed pipe. The tests use `grep ... >/dev/null`.
 
 : "${SHMLINK:?run through ctest (cmake/cli.cmake sets SHMLINK)}"
 SHMLINK_SRC=${SHMLINK_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}

@@ -112,4 +112,4 @@ grep -q "static.ini:.*shm = static" "$T/err" || fail "--guest static: $(cat "$T/
 echo "host tree (static): ok"
 
 # --- the ports reach the C header too ---
-"$SHMLINK" gen header "$T/xen.ini" | grep -q 'SHML_CFG_CHANNEL_LOG_EVTCHN_A 20u' || fail "header ports"
+"$SHMLINK" gen header "$T/xen.ini" | grep 'SHML_CFG_CHANNEL_LOG_EVTCHN_A 20u' >/dev/null || fail "header ports"
