@@ -59,6 +59,16 @@ static int retry(int32_t rc)
 	return rc == SHML_EAGAIN || rc == SHML_ENOTCONN;
 }
 
+/* Nothing to do yet: sleep for @events (need @need) or spin once. 0: try again. */
+static int await(struct shml_bench_loop *l, struct spin *s, unsigned events, size_t need)
+{
+	if (l->wait) {
+		int w = shml_wait(l->ch, events | SHML_EV_STATE, need, l->timeout_ns);
+		return w > 0 ? 0 : w ? w : SHML_ETIMEDOUT;
+	}
+	return spin_again(l, s) ? 0 : SHML_ETIMEDOUT;
+}
+
 int shml_bench_connect(struct shml_chan *ch, uint64_t timeout_ns)
 {
 	uint64_t deadline = now_ns(ch) + timeout_ns;
@@ -91,16 +101,9 @@ static int msg_send(struct shml_bench_loop *l)
 					return SHML_ETIMEDOUT;
 	} else {
 		void *dst;
-		while (retry(rc = shml_reserve(ch, l->size, &dst))) {
-			if (l->wait) {
-				int w = shml_wait(ch, SHML_EV_WRITABLE | SHML_EV_STATE, l->size,
-				                  l->timeout_ns);
-				if (w <= 0)
-					return w ? w : SHML_ETIMEDOUT;
-			} else if (!spin_again(l, &s)) {
-				return SHML_ETIMEDOUT;
-			}
-		}
+		while (retry(rc = shml_reserve(ch, l->size, &dst)))
+			if ((rc = await(l, &s, SHML_EV_WRITABLE, l->size)) != 0)
+				return rc;
 		if (rc < 0)
 			return rc;
 		memcpy(dst, l->buf, l->size);
@@ -131,16 +134,9 @@ static int msg_recv(struct shml_bench_loop *l)
 		rc = (size_t)n == l->size ? check(l->buf, l->size, l->rx_seq) : SHML_BENCH_EDATA;
 	} else {
 		const void *src;
-		while (retry(n = shml_peek(ch, &src))) {
-			if (l->wait) {
-				int w = shml_wait(ch, SHML_EV_READABLE | SHML_EV_STATE, 0,
-				                  l->timeout_ns);
-				if (w <= 0)
-					return w ? w : SHML_ETIMEDOUT;
-			} else if (!spin_again(l, &s)) {
-				return SHML_ETIMEDOUT;
-			}
-		}
+		while (retry(n = shml_peek(ch, &src)))
+			if ((rc = await(l, &s, SHML_EV_READABLE, 0)) != 0)
+				return rc;
 		if (n < 0)
 			return n;
 		rc = (size_t)n == l->size ? check(src, l->size, l->rx_seq) : SHML_BENCH_EDATA;
@@ -185,20 +181,13 @@ static int stream_send(struct shml_bench_loop *l)
 		}
 		if (n > 0) {
 			done += (size_t)n;
-			s.n = 0;
-			s.deadline = 0;
+			s = (struct spin){ 0, 0 };
 			continue;
 		}
 		if (n < 0 && !retry(n))
 			return n;
-		if (l->wait) {
-			int w = shml_wait(ch, SHML_EV_WRITABLE | SHML_EV_STATE, l->size - done,
-			                  l->timeout_ns);
-			if (w <= 0)
-				return w ? w : SHML_ETIMEDOUT;
-		} else if (!spin_again(l, &s)) {
-			return SHML_ETIMEDOUT;
-		}
+		if ((n = await(l, &s, SHML_EV_WRITABLE, l->size - done)) != 0)
+			return n;
 	}
 	l->tx_seq++;
 	return 0;
@@ -235,23 +224,15 @@ static int stream_recv(struct shml_bench_loop *l)
 			if (l->api == SHML_BENCH_ZEROCOPY)
 				shml_release(ch, (size_t)n);
 			got += (size_t)n;
-			s.n = 0;
-			s.deadline = 0;
+			s = (struct spin){ 0, 0 };
 			continue;
 		}
 		if (n < 0 && !retry(n))
 			return n;
-		if (l->wait) {
-			/* Copying calls waited already; zero-copy waits here. */
-			if (l->api == SHML_BENCH_ZEROCOPY) {
-				int w = shml_wait(ch, SHML_EV_READABLE | SHML_EV_STATE, 0,
-				                  l->timeout_ns);
-				if (w <= 0)
-					return w ? w : SHML_ETIMEDOUT;
-			}
-		} else if (!spin_again(l, &s)) {
-			return SHML_ETIMEDOUT;
-		}
+		/* Blocking copying calls waited already. */
+		if (!(l->wait && l->api == SHML_BENCH_COPY) &&
+		    (n = await(l, &s, SHML_EV_READABLE, 0)) != 0)
+			return n;
 	}
 	if (check(head, hlen, l->rx_seq))
 		return SHML_BENCH_EDATA;
