@@ -528,6 +528,25 @@ def plots(d, outdir):
     return made
 
 
+def rows_vs_ideal(d, sizes, metric, bold, cell):
+    """Table rows of TPUT_ROWS: per size cell((t, m, w, size)) and the ratio of @metric to the
+    ideal ring's in the same run; rows without any figure are left out."""
+    rows = []
+    for t, m, wt, label in TPUT_ROWS:
+        cells = []
+        for s in sizes:
+            k = (t, m, wt, s)
+            if d.median(k + (metric,)) is None:
+                cells.append("–")
+                continue
+            r = fmt_ratio(d.ratio(k + (metric,), ("ideal", "ring", BUSY, s, metric)))
+            rr = "" if t == "ideal" else f" = **{r}**" if bold else f" = {r}"
+            cells.append(cell(k) + rr)
+        if any(c != "–" for c in cells):
+            rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def rel(a, img_dir, name):
     """Path of an image as the report links it: relative to the report's directory."""
     base = os.path.dirname(os.path.abspath(a.doc)) if a.doc else os.path.abspath(a.out)
@@ -606,20 +625,10 @@ def cmd_report(a):
     w("")
     w("| transport | " + " | ".join(fmt_size(s) for s in key_sizes) + " |")
     w("|---|" + "---|" * len(key_sizes))
-    for t, m, wt, label in TPUT_ROWS:
-        cells, any_ = [], False
-        for s in key_sizes:
-            v = d.median((t, m, wt, s, "msg_rate"))
-            bw = d.median((t, m, wt, s, "bandwidth"))
-            if v is None:
-                cells.append("–")
-                continue
-            any_ = True
-            r = d.ratio((t, m, wt, s, "msg_rate"), ("ideal", "ring", BUSY, s, "msg_rate"))
-            rr = "" if t == "ideal" else f" = **{fmt_ratio(r)}**"
-            cells.append(f"{fmt_num(v, 'msg/s')}, {fmt_num(bw, 'GB/s')}{rr}")
-        if any_:
-            w(f"| {label} | " + " | ".join(cells) + " |")
+    for row in rows_vs_ideal(d, key_sizes, "msg_rate", bold=True, cell=lambda k: (
+            f"{fmt_num(d.median(k + ('msg_rate',)), 'msg/s')}, "
+            f"{fmt_num(d.median(k + ('bandwidth',)), 'GB/s')}")):
+        w(row)
     mc = [(s, d.median(("memcpy", "hot", "none", s, "bandwidth"))) for s in (1024, 65536)]
     cold = [(k[3], d.median(k)) for k in d.v if k[:3] == ("memcpy", "cold", "none")]
     if any(v for _, v in mc) or cold:
@@ -658,20 +667,10 @@ def cmd_report(a):
     w("")
     w("| transport | " + " | ".join(fmt_size(s) for s in key_sizes) + " |")
     w("|---|" + "---|" * len(key_sizes))
-    for t, m, wt, label in TPUT_ROWS:
-        cells, any_ = [], False
-        for s in key_sizes:
-            med = d.median((t, m, wt, s, "rtt_median"))
-            p99 = d.median((t, m, wt, s, "rtt_p99"))
-            if med is None:
-                cells.append("–")
-                continue
-            any_ = True
-            r = d.ratio((t, m, wt, s, "rtt_median"), ("ideal", "ring", BUSY, s, "rtt_median"))
-            rr = "" if t == "ideal" else f" = {fmt_ratio(r)}"
-            cells.append(f"{fmt_num(med, 'ns')} / {fmt_num(p99, 'ns')}{rr}")
-        if any_:
-            w(f"| {label} | " + " | ".join(cells) + " |")
+    for row in rows_vs_ideal(d, key_sizes, "rtt_median", bold=False, cell=lambda k: (
+            f"{fmt_num(d.median(k + ('rtt_median',)), 'ns')} / "
+            f"{fmt_num(d.median(k + ('rtt_p99',)), 'ns')}")):
+        w(row)
     for t, m, wt, label in RTT_EXTRA:
         s = 64 if t == "cacheline" else 0
         med = d.median((t, m, wt, s, "rtt_median"))
