@@ -30,7 +30,7 @@
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-SKIP=77
+. "$SRC/scripts/script-lib.sh"
 WARN="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes"
 # No unwind tables: a baremetal image carries none (and they would count as flash).
 NOUNWIND="-fno-asynchronous-unwind-tables -fno-unwind-tables"
@@ -44,26 +44,6 @@ PROFILE_SWITCHES="PREVALIDATED NO_STREAM NO_ZEROCOPY_API NO_BLOCKING NO_INSPECT 
 NO_RESET_INFO COHERENT TINY"
 TINY=-DSHML_CONFIG_TINY
 BUDGET_TEXT=4096
-
-die() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-skip() {
-	echo "SKIPPED: $*"
-	exit $SKIP
-}
-
-# have TOOL: is TOOL on PATH?
-have() {
-	command -v "$1" >/dev/null 2>&1
-}
-
-# need TOOL PACKAGE: skip (loudly) unless TOOL is installed.
-need() {
-	have "$1" || skip "$1 not found: install the Debian package $2 (make deps does)"
-}
 
 # Set CC, TP (binutils prefix), TFLAGS, PKG, BOARD (cortexm or stub), LDS for a target.
 target() {

@@ -27,17 +27,7 @@ CLI=${3:-}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 MODULES="irqbypass vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci"
 
-skip() {
-	echo "SKIPPED: $*"
-	exit 77
-}
-die() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-need() { # need TOOL PACKAGE
-	command -v "$1" >/dev/null 2>&1 || skip "$1 not found: install the Debian package $2 (make deps)"
-}
+. "$SRC/scripts/script-lib.sh"
 
 need qemu-system-x86_64 qemu-system-x86
 need cpio cpio

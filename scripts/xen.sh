@@ -30,23 +30,9 @@
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-SKIP=77
 TESTS=$SRC/tests/xen
+. "$SRC/scripts/script-lib.sh"
 
-die() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-skip() {
-	echo "SKIPPED: $*"
-	exit $SKIP
-}
-have() {
-	command -v "$1" >/dev/null 2>&1
-}
-need() {
-	have "$1" || skip "$1 not found: install the Debian package $2 (make deps does)"
-}
 log() {
 	echo "xen.sh: $*"
 }
